@@ -1,0 +1,33 @@
+/**
+ * `npm test`: starts one DynamoDB Local for the whole run (unless DYNAMODB_ENDPOINT points at one), runs tap
+ * with it, and ends with one summary line `tests: N passed, N failed, N skipped`. Arguments go to tap
+ * (`npm test -- test/http/preconditions.test.ts`).
+ */
+import { spawn } from 'node:child_process'
+import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
+
+const given = process.env.DYNAMODB_ENDPOINT
+const embedded = given === undefined || given === '' ? await startDynamoDbLocal() : undefined
+const endpoint = embedded?.endpoint ?? given
+process.stderr.write(`tests use DynamoDB at ${String(endpoint)}${embedded === undefined ? '' : ' (DynamoDB Local started for this run)'}\n`)
+
+const tap = spawn('npx', ['tap', '--reporter=tap', ...process.argv.slice(2)], {
+  stdio: ['inherit', 'pipe', 'inherit'],
+  env: { ...process.env, DYNAMODB_ENDPOINT: endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
+})
+let tail = ''
+tap.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk)
+  tail = (tail + chunk.toString()).slice(-2000)
+})
+const code = await new Promise<number>((resolve) => {
+  tap.once('exit', (exitCode, signal) => { resolve(exitCode ?? (signal === null ? 1 : 128)) })
+})
+await embedded?.stop()
+
+// tap's last lines are `# { total: N, pass: N, fail: N, skip: N }`; repeat them in the plain form CI reads.
+const summary = /# \{ (total: \d+[^}]*) \}/.exec(tail)?.[1] ?? ''
+const count = (name: string): number => Number(new RegExp(`${name}: (\\d+)`).exec(summary)?.[1] ?? 0)
+const failed = count('fail') + (code !== 0 && count('fail') === 0 ? 1 : 0)
+process.stdout.write(`\ntests: ${count('pass')} passed, ${failed} failed, ${count('skip') + count('todo')} skipped\n`)
+process.exit(code)

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { Config } from './config/config.js'
+import type { Model } from './models/define.js'
+import { ZERO_ID } from './models/meta.js'
+import { models as builtInModels } from './models/index.js'
+import { registerProblemHandlers } from './http/problem.js'
+import { Problem } from './http/schemas.js'
+import { validatorCompiler } from './http/validation.js'
+import storage from './plugins/app/storage.js'
+import swagger from './plugins/external/swagger.js'
+import { registerModelRoutes } from './routes/entities.js'
+import { registerHealthRoutes } from './routes/health.js'
+import { outboxTable } from './storage/table-names.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is writing: `changed_by_id` of the versions this request makes. The zero id when anonymous. */
+    callerId: string
+  }
+}
+
+export interface AppOptions {
+  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'>
+  dynamo: DynamoDBClient
+  /** Destroy the DynamoDB client on close. */
+  ownsClient?: boolean
+  models?: readonly Model[]
+  logger?: FastifyServerOptions['logger']
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Builds the service (plugins, routes, error handler). Never listens: src/server.ts does that. */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    ajv: { customOptions: { strict: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  app.decorateRequest('callerId', ZERO_ID)
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addSchema(Problem)
+
+  await app.register(swagger)
+  await app.register(storage, {
+    client: options.dynamo,
+    ownsClient: options.ownsClient ?? false,
+    tablePrefix: config.TABLE_PREFIX,
+    outboxShards: config.OUTBOX_SHARDS,
+    eventSource: config.EVENT_SOURCE
+  })
+  registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
+  for (const model of options.models ?? builtInModels) registerModelRoutes(app, model, app.repository)
+  return app
+}

@@ -1,0 +1,80 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port the HTTP API listens on' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface the HTTP API binds to' }),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+  DYNAMODB_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'DynamoDB-compatible endpoint URL' })),
+  AWS_REGION: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' })),
+  TABLE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]*$', maxLength: 200, default: '' }),
+  CREATE_TABLES: Type.Optional(Type.Boolean()),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_MODE: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('jwt'), Type.Literal('api-key')])),
+  OUTBOX_PUBLISHER: Type.Optional(Type.Union([Type.Literal('log'), Type.Literal('rabbitmq'), Type.Literal('sqs'), Type.Literal('webhook')])),
+  OUTBOX_SHARDS: Type.Integer({ minimum: 1, maximum: 1024, default: 16 }),
+  RABBITMQ_URL: Type.Optional(Type.String({ pattern: '^amqps?://' })),
+  MODELS_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  EVENT_SOURCE: Type.String({ minLength: 1, default: '/verso' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 })
+})
+
+type RawConfig = Static<typeof ConfigSchema>
+
+export interface Config extends Omit<RawConfig, 'CREATE_TABLES' | 'AUTH_MODE' | 'OUTBOX_PUBLISHER'> {
+  /** true when no DYNAMODB_ENDPOINT and no AWS configuration: verso starts DynamoDB Local itself */
+  embedded: boolean
+  CREATE_TABLES: boolean
+  AUTH_MODE: 'none' | 'jwt' | 'api-key'
+  OUTBOX_PUBLISHER: 'log' | 'rabbitmq' | 'sqs' | 'webhook'
+}
+
+export class ConfigError extends Error {
+  constructor (readonly variable: string, message: string) {
+    super(`invalid configuration: ${variable} ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const AWS_HINTS = ['AWS_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']
+
+/**
+ * Reads verso's settings from the environment. Only the keys of ConfigSchema are looked at;
+ * empty strings count as unset. The first bad variable throws a ConfigError naming it.
+ */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value.trim() !== '') raw[key] = value.trim()
+  }
+  const converted = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw)) as Record<string, unknown>
+  const first = [...Value.Errors(ConfigSchema, converted)][0]
+  if (first !== undefined) {
+    const variable = first.instancePath.replace(/^\//, '') || String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? 'configuration')
+    const given = raw[variable]
+    throw new ConfigError(variable, `${first.message}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`)
+  }
+  const cfg = converted as RawConfig
+  const embedded = cfg.DYNAMODB_ENDPOINT === undefined && !AWS_HINTS.some((k) => (env[k] ?? '') !== '')
+  if (!embedded && cfg.AUTH_MODE === undefined) {
+    throw new ConfigError('AUTH_MODE', 'must be set when verso is not running on its embedded DynamoDB Local (use AUTH_MODE=none to run without authentication on purpose)')
+  }
+  if (cfg.AUTH_MODE !== undefined && cfg.AUTH_MODE !== 'none') {
+    throw new ConfigError('AUTH_MODE', `"${cfg.AUTH_MODE}" is not available yet; only "none" is implemented in this version`)
+  }
+  if (cfg.OUTBOX_PUBLISHER !== undefined && cfg.OUTBOX_PUBLISHER !== 'log') {
+    throw new ConfigError('OUTBOX_PUBLISHER', `"${cfg.OUTBOX_PUBLISHER}" is not available yet; events stay in the outbox table until the relay ships`)
+  }
+  return {
+    ...cfg,
+    embedded,
+    CREATE_TABLES: cfg.CREATE_TABLES ?? embedded,
+    AUTH_MODE: cfg.AUTH_MODE ?? 'none',
+    OUTBOX_PUBLISHER: cfg.OUTBOX_PUBLISHER ?? 'log'
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Every error verso answers with, in one place. Codes are stable and never reused; the HTTP error handler
+ * turns a VersoError into RFC 9457 problem+json (src/http/problem.ts).
+ */
+export interface FieldError { path: string, message: string }
+
+export class VersoError extends Error {
+  constructor (
+    readonly code: string,
+    readonly statusCode: number,
+    readonly title: string,
+    detail: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly errors?: FieldError[]
+  ) {
+    super(detail)
+    this.name = 'VersoError'
+  }
+
+  /** The problem type URI: stable, derived from the code. */
+  get type (): string {
+    return `urn:verso:problem:${this.code.replace(/^VERSO_/, '').toLowerCase().replaceAll('_', '-')}`
+  }
+}
+
+export const validationFailed = (detail: string, errors: FieldError[]): VersoError =>
+  new VersoError('VERSO_VALIDATION_FAILED', 400, 'Request validation failed', detail, {}, errors)
+
+export const badRequest = (detail: string): VersoError =>
+  new VersoError('VERSO_BAD_REQUEST', 400, 'Bad request', detail)
+
+export const malformedJson = (): VersoError =>
+  new VersoError('VERSO_MALFORMED_JSON', 400, 'Malformed JSON', 'The request body is not valid JSON.')
+
+export const serverManagedField = (fields: string[]): VersoError =>
+  new VersoError('VERSO_SERVER_MANAGED_FIELD', 400, 'Server-managed field in request body',
+    `${fields.join(', ')} ${fields.length === 1 ? 'is' : 'are'} managed by the server and cannot be set by a request.`,
+    {}, fields.map((f) => ({ path: `/body/${f}`, message: 'is managed by the server' })))
+
+export const unsupportedMediaType = (contentType: string | undefined, accepted: string[]): VersoError =>
+  new VersoError('VERSO_UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported media type',
+    `Content-Type ${contentType === undefined || contentType === '' ? '(none)' : JSON.stringify(contentType.slice(0, 100))} is not accepted here; send ${accepted.join(' or ')}.`)
+
+export const bodyTooLarge = (limit: number): VersoError =>
+  new VersoError('VERSO_BODY_TOO_LARGE', 413, 'Request body too large', `The request body is larger than ${limit} bytes.`)
+
+export const itemTooLarge = (): VersoError =>
+  new VersoError('VERSO_ENTITY_TOO_LARGE', 413, 'Entity too large', 'The entity is larger than DynamoDB can store in one item (400 KB including its metadata).')
+
+export const unstorableValue = (): VersoError =>
+  new VersoError('VERSO_UNSTORABLE_VALUE', 400, 'Value cannot be stored', 'A value in the entity is outside what DynamoDB can store (for example a number with more than 38 significant digits or an exponent beyond ±125).')
+
+export const routeNotFound = (method: string, url: string): VersoError =>
+  new VersoError('VERSO_ROUTE_NOT_FOUND', 404, 'Not found', `No route ${method} ${url.split('?')[0]?.slice(0, 200) ?? ''}.`)
+
+export const entityNotFound = (model: string, id: string): VersoError =>
+  new VersoError('VERSO_ENTITY_NOT_FOUND', 404, 'Entity not found', `${model} ${id} does not exist or has been deleted.`)
+
+export const alreadyExists = (model: string, id: string): VersoError =>
+  new VersoError('VERSO_ALREADY_EXISTS', 409, 'Entity already exists', `${model} ${id} already exists.`)
+
+export const preconditionRequired = (detail = 'This write needs the version it is based on: send If-Match: "<version>" or "version" in the body.'): VersoError =>
+  new VersoError('VERSO_PRECONDITION_REQUIRED', 428, 'Precondition required', detail)
+
+export const preconditionFailed = (currentVersion: string | undefined): VersoError =>
+  new VersoError('VERSO_PRECONDITION_FAILED', 412, 'Precondition failed',
+    `If-Match does not match the current version${currentVersion === undefined ? '' : ` (${currentVersion})`}.`, { current_version: currentVersion })
+
+export const versionConflict = (currentVersion: string | undefined): VersoError =>
+  new VersoError('VERSO_VERSION_CONFLICT', 409, 'Version conflict',
+    `The version in the body is not the current version${currentVersion === undefined ? '' : ` (${currentVersion})`}.`, { current_version: currentVersion })
+
+export const writeContention = (): VersoError =>
+  new VersoError('VERSO_WRITE_CONTENTION', 409, 'Concurrent write', 'Another write to the same entity was in progress; read it again and retry.')
+
+export const serviceUnavailable = (): VersoError =>
+  new VersoError('VERSO_STORAGE_UNAVAILABLE', 503, 'Service unavailable', 'The storage backend is not reachable right now; retry later.', { retry_after_s: 1 })
+
+export const internalError = (): VersoError =>
+  new VersoError('VERSO_INTERNAL', 500, 'Internal server error', 'An unexpected error occurred. It has been logged with the request id.')

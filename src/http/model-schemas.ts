@@ -1,0 +1,82 @@
+import { Type, type TSchema, type TProperties } from 'typebox'
+import type { Model } from '../models/define.js'
+import { ZERO_ID } from '../models/meta.js'
+import { Id, VersionId } from './schemas.js'
+
+const EXAMPLE_META = {
+  entity_id: '3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f',
+  version: '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f',
+  previous_version: ZERO_ID,
+  active: true,
+  changed_by_id: ZERO_ID,
+  changed_on: '2026-11-26T23:51:48.540000+00:00'
+}
+
+const MetaFields = {
+  entity_id: Id,
+  version: VersionId,
+  previous_version: Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The version this one replaced; the zero id on create' }),
+  active: Type.Boolean({ description: 'false once soft-deleted' }),
+  changed_by_id: Type.String({ description: 'Id of the caller that wrote this version; the zero id when anonymous' }),
+  changed_on: Type.String({ description: "UTC time of this version, as Python's isoformat() writes it", examples: [EXAMPLE_META.changed_on] })
+}
+
+/** A copy of a field's schema without its default, so that a patch never fills in values it did not send. */
+function withoutDefault (schema: TSchema): TSchema {
+  const { default: _ignored, ...rest } = JSON.parse(JSON.stringify(schema)) as Record<string, unknown>
+  return Type.Unsafe(rest)
+}
+
+export interface ModelSchemas {
+  /** The stored entity as returned by every read and write (registered under the model's name). */
+  entity: TSchema
+  entityRef: TSchema
+  create: TSchema
+  replace: TSchema
+  patch: TSchema
+  /** The fields alone: what a merged patch must satisfy before it is written. */
+  fields: TSchema
+  listQuery: TSchema
+  list: TSchema
+}
+
+/** Everything HTTP needs about a model, derived from its one declaration. */
+export function modelSchemas (model: Model): ModelSchemas {
+  const extra = { additionalProperties: model.allowExtra }
+  const props = model.schema.properties as TProperties
+  const example = model.versioned ? { ...EXAMPLE_META, ...model.example } : { entity_id: EXAMPLE_META.entity_id, ...model.example }
+  const precondition: TProperties = model.versioned
+    ? { version: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The version this write is based on (alternative to If-Match)' })) }
+    : {}
+  const readMeta = model.versioned ? MetaFields : { entity_id: Id }
+  // Stored items may come from other writers (Rococo) that leave fields out: every field is optional on the way out.
+  const entity = Type.Object({ ...Type.Partial(model.schema).properties, ...readMeta }, {
+    ...extra, $id: model.name, title: model.name, description: model.description, examples: [example]
+  })
+  const entityRef = Type.Unsafe({ $ref: `${model.name}#` })
+  const scalarFilters: TProperties = {}
+  for (const field of model.scalarFields) {
+    scalarFilters[field] = Type.Optional(Type.Unsafe({ ...withoutDefault(props[field] as TSchema), description: `Only ${model.name} entities whose ${field} equals this value` }))
+  }
+  return {
+    entity,
+    entityRef,
+    create: Type.Object({ ...props, entity_id: Type.Optional(Id) }, { ...extra, examples: [model.example] }),
+    replace: Type.Object({ ...props, ...precondition }, { ...extra, examples: [model.example] }),
+    patch: Type.Object({
+      ...Object.fromEntries(Object.entries(props).map(([k, s]) => [k, Type.Optional(Type.Union([withoutDefault(s), Type.Null()]))])),
+      ...precondition
+    }, { ...extra, description: 'RFC 7396 JSON Merge Patch: members present replace, null removes, objects merge', examples: [Object.fromEntries(Object.entries(model.example).slice(0, 1))] }),
+    fields: Type.Object(props, extra),
+    listQuery: Type.Object({
+      limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size (scanned items per page; a page may hold fewer)' }),
+      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Opaque cursor from next_cursor of the previous page' })),
+      include_deleted: Type.Boolean({ default: false, description: 'Include soft-deleted entities' }),
+      ...scalarFilters
+    }, { additionalProperties: false }),
+    list: Type.Object({
+      items: Type.Array(entityRef),
+      next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor to get the next page; null on the last page' })
+    })
+  }
+}

@@ -1,0 +1,62 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import {
+  badRequest, bodyTooLarge, internalError, malformedJson, routeNotFound, unsupportedMediaType, VersoError
+} from '../errors.js'
+import { validationError } from './validation.js'
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
+/** Fastify's own errors that are the client's doing, mapped to verso problems. */
+function fromFastifyError (err: FastifyError, request: FastifyRequest, bodyLimit: number): VersoError | undefined {
+  if (err.validation !== undefined) return validationError(err.validation, err.validationContext ?? 'request')
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return bodyTooLarge(bodyLimit)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return unsupportedMediaType(request.headers['content-type'], ['application/json'])
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return badRequest('The request body is empty but Content-Type says JSON.')
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': return malformedJson()
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return badRequest('Content-Length does not match the body.')
+    case 'FST_ERR_CTP_INVALID_TYPE': return badRequest('The Content-Type header is not valid.')
+  }
+  // JSON.parse / secure-json-parse failures (including __proto__ and constructor.prototype keys).
+  if (err instanceof SyntaxError || err.statusCode === 400) {
+    return /prototype/i.test(err.message) ? badRequest('The JSON body holds a forbidden key (__proto__ or constructor.prototype).') : malformedJson()
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return new VersoError('VERSO_BAD_REQUEST', err.statusCode, 'Bad request', 'The request could not be processed.')
+  }
+  return undefined
+}
+
+export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyReply {
+  const { request } = reply
+  if (problem.statusCode === 503) reply.header('retry-after', '1')
+  return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send({
+    type: problem.type,
+    title: problem.title,
+    status: problem.statusCode,
+    detail: problem.message,
+    instance: request.url.split('?')[0] ?? request.url,
+    code: problem.code,
+    request_id: String(request.id),
+    ...problem.extra,
+    ...(problem.errors === undefined ? {} : { errors: problem.errors })
+  })
+}
+
+/**
+ * The one error handler: every failure leaves as RFC 9457 problem+json. Client errors say what is wrong;
+ * anything unexpected is logged with its stack and answered with a bare 500 that names the request id.
+ */
+export function registerProblemHandlers (app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    let problem = err instanceof VersoError ? err : fromFastifyError(err, request, bodyLimit)
+    if (problem === undefined) {
+      request.log.error({ err }, 'unhandled error')
+      problem = internalError()
+    } else if (problem.statusCode >= 500) {
+      request.log.warn({ err }, problem.title)
+    }
+    return sendProblem(reply, problem)
+  })
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, routeNotFound(request.method, request.url)))
+}

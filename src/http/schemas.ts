@@ -1,0 +1,40 @@
+import { Type } from 'typebox'
+import { ID_PATTERN } from '../models/meta.js'
+
+/** Shared schema pieces: ids, problem+json, pagination. */
+export const Id = Type.String({ pattern: ID_PATTERN, description: '32 lowercase hex digits (a UUID without dashes)', examples: ['3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f'] })
+export const VersionId = Type.String({ pattern: ID_PATTERN, description: 'A version id: 32 lowercase hex digits (verso writes UUIDv7)', examples: ['019ac3f2a4b67c1d8e2f3a4b5c6d7e8f'] })
+
+export const PROBLEM_ID = 'Problem'
+export const Problem = Type.Object({
+  type: Type.String({ description: 'URI identifying the problem type', examples: ['urn:verso:problem:precondition-failed'] }),
+  title: Type.String({ examples: ['Precondition failed'] }),
+  status: Type.Integer({ examples: [412] }),
+  detail: Type.String({ examples: ['If-Match does not match the current version (019ac3f2a4b67c1d8e2f3a4b5c6d7e8f).'] }),
+  instance: Type.String({ description: 'The request path', examples: ['/person/3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f'] }),
+  code: Type.String({ description: 'Stable verso error code', examples: ['VERSO_PRECONDITION_FAILED'] }),
+  request_id: Type.String(),
+  current_version: Type.Optional(Type.String({ description: 'On 409/412: the version that is current now' })),
+  errors: Type.Optional(Type.Array(Type.Object({
+    path: Type.String({ description: 'JSON Pointer into the request part: /body/age, /querystring/limit', examples: ['/body/age'] }),
+    message: Type.String({ examples: ['must be integer'] })
+  })))
+}, { $id: PROBLEM_ID, title: 'RFC 9457 problem details', additionalProperties: true })
+
+export const ProblemRef = Type.Unsafe<typeof Problem>({ $ref: `${PROBLEM_ID}#` })
+
+export const problemResponses = (...statuses: number[]): Record<number, unknown> =>
+  Object.fromEntries(statuses.map((s) => [s, { ...ProblemRef, description: PROBLEM_DESCRIPTIONS[s] ?? 'Problem' }]))
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (malformed JSON, unknown or server-managed field, wrong type, malformed id)',
+  404: 'No such entity (or it is soft-deleted)',
+  409: 'Conflict: the entity exists already, or the body version is stale',
+  412: 'If-Match names a version that is no longer current',
+  413: 'Body or entity too large',
+  415: 'Unsupported Content-Type',
+  428: 'The write needs If-Match or a body version',
+  503: 'DynamoDB is not reachable'
+}
+
+export const ETagHeader = { type: 'string', description: 'Strong entity tag: the version in quotes', examples: ['"019ac3f2a4b67c1d8e2f3a4b5c6d7e8f"'] }

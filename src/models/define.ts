@@ -1,0 +1,93 @@
+import type { TObject, TSchema, Static } from 'typebox'
+
+/** A secondary index a model asks for (the query side lands with the indexes issue). */
+export interface ModelIndexDefinition {
+  name: string
+  hash: string
+  range?: string
+}
+
+export interface ModelOptions<S extends TObject> {
+  /** Class-style name, as Rococo's model class: `Person`, `PersonOrganizationRole`. */
+  name: string
+  /** The entity's own fields; the server-managed fields are added by verso. */
+  schema: S
+  /** Rococo's VersionedModel (true, the default) or BaseModel (false). */
+  versioned?: boolean
+  /** Rococo's allow_extra: unknown fields are stored flat beside the declared ones. */
+  allowExtra?: boolean
+  /** URL path segment; defaults to the lower-cased name. */
+  path?: string
+  description?: string
+  indexes?: ModelIndexDefinition[]
+  /** A valid entity body, used as the OpenAPI example. */
+  example: Static<S>
+}
+
+export interface Model<S extends TObject = TObject> {
+  readonly name: string
+  readonly schema: S
+  readonly versioned: boolean
+  readonly allowExtra: boolean
+  readonly path: string
+  /** Table name without TABLE_PREFIX: the lower-cased name, as Rococo derives it. */
+  readonly tableName: string
+  readonly description: string
+  readonly indexes: readonly ModelIndexDefinition[]
+  readonly example: Record<string, unknown>
+  /** Fields stored as JSON text in an S attribute (PynamoDB JSONAttribute): the declared objects. */
+  readonly jsonFields: ReadonlySet<string>
+  /** Declared fields that can be compared with a plain equality filter. */
+  readonly scalarFields: ReadonlySet<string>
+}
+
+export const SERVER_MANAGED_FIELDS = ['entity_id', 'version', 'previous_version', 'active', 'changed_by_id', 'changed_on'] as const
+
+const NAME = /^[A-Za-z][A-Za-z0-9]*$/
+const PATH = /^[a-z][a-z0-9-]*$/
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** The JSON type of a field's schema, seeing through `enum` and `const`. */
+export function schemaType (schema: TSchema): string | undefined {
+  const { type, enum: values, const: constant } = schema as { type?: unknown, enum?: unknown[], const?: unknown }
+  if (typeof type === 'string') return type
+  const samples = values ?? (constant === undefined ? [] : [constant])
+  const kinds = new Set(samples.map((v) => typeof v))
+  return kinds.size === 1 && !kinds.has('object') ? [...kinds][0] : undefined
+}
+
+export function defineModel<S extends TObject> (options: ModelOptions<S>): Model<S> {
+  const { name, schema } = options
+  if (!NAME.test(name)) throw new Error(`model name "${name}" must be letters and digits, starting with a letter`)
+  const path = options.path ?? name.toLowerCase()
+  if (!PATH.test(path) || path.startsWith('_') || path === 'health' || path === 'docs' || path === 'openapi.json') {
+    throw new Error(`model ${name}: path "${path}" is not allowed`)
+  }
+  const jsonFields = new Set<string>()
+  const scalarFields = new Set<string>()
+  for (const [field, fieldSchema] of Object.entries(schema.properties)) {
+    if (!FIELD.test(field)) throw new Error(`model ${name}: field name "${field}" is not allowed`)
+    if ((SERVER_MANAGED_FIELDS as readonly string[]).includes(field)) throw new Error(`model ${name}: field "${field}" is managed by verso`)
+    const type = schemaType(fieldSchema)
+    if (type === 'object') jsonFields.add(field)
+    else if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') scalarFields.add(field)
+  }
+  for (const index of options.indexes ?? []) {
+    for (const field of [index.hash, index.range]) {
+      if (field !== undefined && !scalarFields.has(field)) throw new Error(`model ${name}: index ${index.name} names "${field}", which is not a declared scalar field`)
+    }
+  }
+  return {
+    name,
+    schema,
+    versioned: options.versioned ?? true,
+    allowExtra: options.allowExtra ?? false,
+    path,
+    tableName: name.toLowerCase(),
+    description: options.description ?? `${name} entities`,
+    indexes: options.indexes ?? [],
+    example: options.example as Record<string, unknown>,
+    jsonFields,
+    scalarFields
+  }
+}

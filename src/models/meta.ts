@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto'
+import { v7 as uuidv7 } from 'uuid'
+
+/** Rococo's zero id: `previous_version` of a first version and `changed_by_id` of an anonymous write. */
+export const ZERO_ID = '00000000000040008000000000000000'
+/** Rococo ids and versions: a UUID's 32 hex digits, lower case, no dashes. */
+export const ID_PATTERN = '^[0-9a-f]{32}$'
+const ID_REGEX = new RegExp(ID_PATTERN)
+
+export const isId = (value: unknown): value is string => typeof value === 'string' && ID_REGEX.test(value)
+export const newEntityId = (): string => randomUUID().replaceAll('-', '')
+/** UUIDv7: time-ordered, so the audit table's range key sorts versions in time order. */
+export const newVersion = (): string => uuidv7().replaceAll('-', '')
+
+const PY_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})?$/
+
+/** Parses a timestamp as Python's isoformat() writes it (also RFC 3339) into microseconds since the epoch. */
+export function parseTimestampMicros (text: string): number | undefined {
+  const m = PY_ISO.exec(text)
+  if (m === null) return undefined
+  const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
+  if (Number.isNaN(ms)) return undefined
+  const offsetMinutes = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)))
+  return (ms - offsetMinutes * 60_000) * 1000 + Number(frac.padEnd(6, '0'))
+}
+
+/**
+ * Formats microseconds since the epoch exactly as Python's `datetime.isoformat()` does for an aware UTC
+ * datetime: six fraction digits, none at all when the microseconds are zero, and `+00:00`.
+ */
+export function formatTimestamp (micros: number): string {
+  const date = new Date(Math.floor(micros / 1000))
+  const fraction = micros % 1_000_000
+  const base = date.toISOString().slice(0, 19)
+  return `${base}${fraction === 0 ? '' : '.' + String(fraction).padStart(6, '0')}+00:00`
+}
+
+/**
+ * `changed_on` of a new version: now, but strictly after its predecessor (at least 1 ms later), so that
+ * per-entity time order equals version-chain order even when replicas' clocks disagree.
+ */
+export function nextChangedOn (previous?: string, nowMs = Date.now()): string {
+  const now = nowMs * 1000
+  const prev = previous === undefined ? undefined : parseTimestampMicros(previous)
+  return formatTimestamp(prev === undefined ? now : Math.max(now, prev + 1000))
+}

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto'
+import { marshall } from '@aws-sdk/util-dynamodb'
+import type { Item, Entity } from '../storage/item-mapping.js'
+import { newVersion, parseTimestampMicros } from '../models/meta.js'
+
+export type ChangeAction = 'created' | 'updated' | 'deleted' | 'restored'
+
+/** A CloudEvents 1.0 record in structured mode (https://github.com/cloudevents/spec). */
+export interface ChangeEvent {
+  specversion: '1.0'
+  id: string
+  type: string
+  source: string
+  subject: string
+  time: string
+  datacontenttype: 'application/json'
+  /** CloudEvents partitioning extension: events of one entity share a partition. */
+  partitionkey: string
+  data: Entity
+}
+
+export function buildEvent (modelPath: string, action: ChangeAction, state: Entity, time: string, source: string): ChangeEvent {
+  const entityId = String(state.entity_id)
+  return {
+    specversion: '1.0',
+    id: newVersion(),
+    type: `verso.${modelPath}.${action}`,
+    source: `${source.replace(/\/$/, '')}/${modelPath}`,
+    subject: entityId,
+    time,
+    datacontenttype: 'application/json',
+    partitionkey: entityId,
+    data: state
+  }
+}
+
+/** The shard of an entity's events: a stable hash of its id, so one entity's events stay in one shard, in order. */
+export function shardOf (entityId: string, shards: number): number {
+  return createHash('sha1').update(entityId).digest().readUInt32BE(0) % shards
+}
+
+/**
+ * The outbox item: partition `shard`, sort key `sk` = zero-padded microseconds of the event time, then the
+ * event id. An entity's `changed_on` strictly increases, so a shard read oldest-first is in per-entity order.
+ */
+export function outboxItem (event: ChangeEvent, shards: number): Item {
+  const micros = parseTimestampMicros(event.time) ?? Date.now() * 1000
+  return marshall({
+    shard: shardOf(event.subject, shards),
+    sk: `${String(micros).padStart(17, '0')}#${event.id}`,
+    event_id: event.id,
+    entity_id: event.subject,
+    type: event.type,
+    created_at: new Date().toISOString(),
+    event: JSON.stringify(event)
+  })
+}

@@ -1,0 +1,226 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify'
+import { Type } from 'typebox'
+import { entityNotFound, serverManagedField, unsupportedMediaType } from '../errors.js'
+import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
+import { decodeCursor, encodeCursor } from '../http/cursor.js'
+import { modelSchemas } from '../http/model-schemas.js'
+import { etagOf, notModified, requirePrecondition, staleProblem, type Precondition } from '../http/preconditions.js'
+import { ETagHeader, Id, problemResponses } from '../http/schemas.js'
+import { bodyValidator } from '../http/validation.js'
+import { StaleVersionError, type EntityRepository } from '../repository/repository.js'
+import type { Entity } from '../storage/item-mapping.js'
+
+const JSON_TYPES = ['application/json']
+const PATCH_TYPES = ['application/merge-patch+json', 'application/json']
+
+const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+const hasBody = (request: FastifyRequest): boolean =>
+  request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0
+
+/**
+ * Checks what JSON Schema cannot say clearly: the Content-Type this route takes, and server-managed
+ * fields in the body (rejected by name, also for models that allow extra fields).
+ */
+function guardBody (accepted: string[], forbidden: readonly string[]): preValidationHookHandler {
+  return async (request) => {
+    if (hasBody(request) && !accepted.includes(mediaType(request.headers['content-type']))) {
+      throw unsupportedMediaType(request.headers['content-type'], accepted)
+    }
+    const body = request.body
+    if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+      const present = forbidden.filter((f) => Object.hasOwn(body, f))
+      if (present.length > 0) throw serverManagedField(present)
+    }
+  }
+}
+
+const bodyFields = (body: unknown): Entity => {
+  const { version: _version, ...fields } = body as Entity
+  return fields
+}
+
+const IdParams = Type.Object({ id: Id })
+const IncludeDeleted = Type.Object({
+  include_deleted: Type.Boolean({ default: false, description: 'Return the entity even when it is soft-deleted' })
+}, { additionalProperties: false })
+const IfMatch = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'The version this write is based on, as an entity tag: "<version>". Required unless the body has version.' }))
+})
+const DeleteBody = Type.Union([Type.Object({ version: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false }), Type.Null()])
+
+/** The REST routes of one model (DESIGN §3), all derived from its declaration. */
+export function registerModelRoutes (app: FastifyInstance, model: Model, repository: EntityRepository): void {
+  const schemas = modelSchemas(model)
+  app.addSchema(schemas.entity)
+  const validateFields = bodyValidator(schemas.fields)
+  const base = `/${model.path}`
+  const tags = [model.name]
+  const { versioned, name } = model
+  const withETag = (description: string): Record<string, unknown> =>
+    versioned ? { ...schemas.entityRef, description, headers: { etag: ETagHeader } } : { ...schemas.entityRef, description }
+
+  const managedOnCreate = SERVER_MANAGED_FIELDS.filter((f) => f !== 'entity_id')
+  const managedOnWrite = SERVER_MANAGED_FIELDS.filter((f) => !(versioned && f === 'version'))
+
+  const sendEntity = (reply: FastifyReply, entity: Entity, status = 200): FastifyReply => {
+    if (versioned) reply.header('etag', etagOf(entity.version))
+    return reply.code(status).send(entity)
+  }
+
+  /** Runs a versioned write and turns a stale base version into 412 (If-Match) or 409 (body version). */
+  const withPrecondition = async (request: FastifyRequest, body: unknown, write: (p: Precondition) => Promise<Entity>): Promise<Entity> => {
+    const bodyVersion = typeof body === 'object' && body !== null ? (body as Entity).version : undefined
+    const precondition = requirePrecondition(request.headers['if-match'], bodyVersion)
+    try {
+      return await write(precondition)
+    } catch (err) {
+      if (err instanceof StaleVersionError) throw staleProblem(precondition, err.current)
+      throw err
+    }
+  }
+
+  app.post(base, {
+    schema: {
+      tags,
+      operationId: `create${name}`,
+      summary: `Create a ${name}`,
+      description: versioned
+        ? 'Writes the first version (previous_version is the zero id). entity_id may be supplied; otherwise one is generated.'
+        : 'Creates the entity. entity_id may be supplied; otherwise one is generated.',
+      body: schemas.create,
+      response: {
+        201: { ...withETag(`The created ${name}`), headers: { ...(versioned ? { etag: ETagHeader } : {}), location: { type: 'string', description: 'Path of the new entity' } } },
+        ...problemResponses(400, 409, 413, 415, 503)
+      }
+    },
+    preValidation: guardBody(JSON_TYPES, managedOnCreate)
+  }, async (request, reply) => {
+    const { entity_id: entityId, ...fields } = request.body as Entity
+    const state = await repository.create(model, fields, { actor: request.callerId, ...(entityId === undefined ? {} : { entityId: String(entityId) }) })
+    reply.header('location', `${base}/${String(state.entity_id)}`)
+    return sendEntity(reply, state, 201)
+  })
+
+  app.get(`${base}/:id`, {
+    schema: {
+      tags,
+      operationId: `get${name}`,
+      summary: `Read the current version of a ${name}`,
+      params: IdParams,
+      querystring: IncludeDeleted,
+      headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'Answer 304 when this entity tag is current' })) }),
+      response: {
+        200: withETag(`The current ${name}`),
+        304: { type: 'null', description: 'Not modified: the If-None-Match tag is current' },
+        ...problemResponses(400, 404, 503)
+      }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const { include_deleted: includeDeleted } = request.query as { include_deleted: boolean }
+    const entity = await repository.get(model, id)
+    if (entity === undefined || (entity.active === false && !includeDeleted)) throw entityNotFound(name, id)
+    if (versioned && notModified(request.headers['if-none-match'], entity.version)) {
+      return reply.code(304).header('etag', etagOf(entity.version)).send()
+    }
+    return sendEntity(reply, entity)
+  })
+
+  app.get(base, {
+    schema: {
+      tags,
+      operationId: `list${name}`,
+      summary: `List ${name} entities`,
+      description: 'One page of a scan, filtered by equality on declared fields (field=value). Soft-deleted entities are left out unless include_deleted=true. A page may hold fewer than limit items and still have a next_cursor.',
+      querystring: schemas.listQuery,
+      response: { 200: { ...schemas.list, description: `A page of ${name} entities` }, ...problemResponses(400, 503) }
+    }
+  }, async (request) => {
+    const { limit, cursor, include_deleted: includeDeleted, ...filters } = request.query as Record<string, unknown> & { limit: number, cursor?: string, include_deleted: boolean }
+    const page = await repository.list(model, {
+      filters: filters as Record<string, string | number | boolean>,
+      limit,
+      includeDeleted,
+      ...(cursor === undefined ? {} : { startKey: decodeCursor(cursor) })
+    })
+    return { items: page.items, next_cursor: page.lastKey === undefined ? null : encodeCursor(page.lastKey) }
+  })
+
+  app.put(`${base}/:id`, {
+    schema: {
+      tags,
+      operationId: `replace${name}`,
+      summary: versioned ? `Replace a ${name} (new version)` : `Create or replace a ${name}`,
+      description: versioned
+        ? 'Full replacement: the new version has exactly the fields sent. Needs If-Match: "<version>" or version in the body.'
+        : 'Writes the entity as sent, creating it when absent (no versions, last write wins).',
+      params: IdParams,
+      ...(versioned ? { headers: IfMatch } : {}),
+      body: schemas.replace,
+      response: {
+        200: withETag(`The new ${name} version`),
+        ...(versioned ? problemResponses(400, 404, 409, 412, 413, 415, 428, 503) : { 201: withETag(`The created ${name}`), ...problemResponses(400, 413, 415, 503) })
+      }
+    },
+    preValidation: guardBody(JSON_TYPES, managedOnWrite)
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    if (!versioned) {
+      const { state, created } = await repository.upsert(model, id, bodyFields(request.body))
+      return sendEntity(reply, state, created ? 201 : 200)
+    }
+    const state = await withPrecondition(request, request.body, (p) =>
+      repository.replace(model, id, bodyFields(request.body), { expected: p.versions, actor: request.callerId }))
+    return sendEntity(reply, state)
+  })
+
+  app.patch(`${base}/:id`, {
+    schema: {
+      tags,
+      operationId: `patch${name}`,
+      summary: `Change some fields of a ${name} (JSON Merge Patch)`,
+      description: 'RFC 7396 JSON Merge Patch (application/merge-patch+json; application/json is accepted too): members present replace, null removes, objects merge. The merged entity must be valid.' +
+        (versioned ? ' Needs If-Match: "<version>" or version in the body.' : ''),
+      params: IdParams,
+      ...(versioned ? { headers: IfMatch } : {}),
+      body: { content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: schemas.patch }])) },
+      response: {
+        200: withETag(`The new ${name} version`),
+        ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 415, 428, 503] : [400, 404, 413, 415, 503]))
+      }
+    },
+    preValidation: guardBody(PATCH_TYPES, managedOnWrite)
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const patch = bodyFields(request.body)
+    const state = versioned
+      ? await withPrecondition(request, request.body, (p) =>
+        repository.patch(model, id, patch, { expected: p.versions, actor: request.callerId, validate: validateFields }))
+      : await repository.patchUnversioned(model, id, patch, validateFields)
+    return sendEntity(reply, state)
+  })
+
+  app.delete(`${base}/:id`, {
+    schema: {
+      tags,
+      operationId: `delete${name}`,
+      summary: versioned ? `Soft-delete a ${name}` : `Delete a ${name}`,
+      description: versioned
+        ? 'Writes a new version with active=false (history is kept). Needs If-Match: "<version>" or {"version": "…"} as the body.'
+        : 'Removes the entity for good and answers with its final state.',
+      params: IdParams,
+      ...(versioned ? { headers: IfMatch, body: DeleteBody } : {}),
+      response: {
+        200: withETag(`The final state of the ${name}`),
+        ...problemResponses(...(versioned ? [400, 404, 409, 412, 415, 428, 503] : [400, 404, 503]))
+      }
+    },
+    preValidation: guardBody(JSON_TYPES, [])
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    if (!versioned) return sendEntity(reply, await repository.hardDelete(model, id))
+    const state = await withPrecondition(request, request.body ?? undefined, (p) =>
+      repository.softDelete(model, id, { expected: p.versions, actor: request.callerId }))
+    return sendEntity(reply, state)
+  })
+}

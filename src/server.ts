@@ -1,0 +1,61 @@
+import closeWithGrace from 'close-with-grace'
+import type { FastifyServerOptions } from 'fastify'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config/config.js'
+import { models } from './models/index.js'
+import { connectStorage } from './storage/connect.js'
+import { ensureTables } from './storage/tables.js'
+
+/** pino JSON logs; pretty only on a terminal and only where pino-pretty is installed (not in the image). */
+function loggerOptions (config: Config): FastifyServerOptions['logger'] {
+  const pretty = process.stdout.isTTY && canResolve('pino-pretty')
+  return {
+    level: config.LOG_LEVEL,
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+  }
+}
+
+function canResolve (specifier: string): boolean {
+  try {
+    import.meta.resolve(specifier)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function main (): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`verso: ${err.message}\n`)
+    process.exit(1)
+  }
+  const storage = await connectStorage(config)
+  const app = await buildApp({ config, dynamo: storage.client, logger: loggerOptions(config) })
+  const log = app.log
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err !== undefined) log.error({ err }, 'verso is stopping after an error')
+    else log.info({ signal }, 'verso is stopping: draining in-flight requests')
+    await app.close()
+    await storage.close()
+  })
+  if (storage.embedded !== undefined) {
+    log.info({ endpoint: storage.embedded.endpoint, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
+  }
+  if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: every caller is anonymous and may read and write everything')
+  if (config.CREATE_TABLES) {
+    const tables = await ensureTables(storage.client, config.TABLE_PREFIX, models)
+    log.info(tables, 'tables ready')
+  }
+  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`verso: failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

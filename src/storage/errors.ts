@@ -1,0 +1,25 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import { itemTooLarge, serviceUnavailable, unstorableValue, VersoError } from '../errors.js'
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'InternalServerError', 'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'])
+
+/**
+ * Turns the DynamoDB failures a client can cause or must wait out into domain errors; anything else
+ * (a bug, a missing table, bad credentials) is rethrown unchanged and becomes a logged 500.
+ */
+export function mapStorageError (err: unknown): unknown {
+  if (err instanceof VersoError || err instanceof TransactionCanceledException) return err
+  const e = err as { name?: string, code?: string, message?: string, $metadata?: { httpStatusCode?: number } }
+  if (e.name === 'ValidationException') {
+    const message = e.message ?? ''
+    if (/size/i.test(message) && /(exceed|maximum|limit)/i.test(message)) return itemTooLarge()
+    if (/number|numeric/i.test(message)) return unstorableValue()
+    return err
+  }
+  if ((e.code !== undefined && UNAVAILABLE_CODES.has(e.code)) || (e.name !== undefined && UNAVAILABLE_NAMES.has(e.name)) ||
+    (e.$metadata?.httpStatusCode !== undefined && e.$metadata.httpStatusCode >= 500)) {
+    return serviceUnavailable()
+  }
+  return err
+}

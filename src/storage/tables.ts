@@ -1,0 +1,64 @@
+import {
+  CreateTableCommand, DescribeTableCommand, ResourceInUseException, ResourceNotFoundException,
+  waitUntilTableExists, type CreateTableCommandInput, type DynamoDBClient, type KeySchemaElement
+} from '@aws-sdk/client-dynamodb'
+import type { Model } from '../models/define.js'
+import { modelTables, outboxTable } from './table-names.js'
+
+type TableSpec = Pick<CreateTableCommandInput, 'TableName' | 'KeySchema' | 'AttributeDefinitions'> & { TableName: string, KeySchema: KeySchemaElement[] }
+
+function spec (TableName: string, hash: string, range?: string, hashType: 'S' | 'N' = 'S'): TableSpec {
+  return {
+    TableName,
+    KeySchema: [{ AttributeName: hash, KeyType: 'HASH' }, ...(range === undefined ? [] : [{ AttributeName: range, KeyType: 'RANGE' as const }])],
+    AttributeDefinitions: [{ AttributeName: hash, AttributeType: hashType }, ...(range === undefined ? [] : [{ AttributeName: range, AttributeType: 'S' as const }])]
+  }
+}
+
+/** Every table verso needs for these models: main and audit per model (Rococo's keys), and the outbox. */
+export function tableSpecs (prefix: string, models: readonly Model[]): TableSpec[] {
+  const specs: TableSpec[] = []
+  for (const model of models) {
+    const { main, audit } = modelTables(prefix, model)
+    specs.push(spec(main, 'entity_id'))
+    if (model.versioned) specs.push(spec(audit, 'entity_id', 'version'))
+  }
+  specs.push(spec(outboxTable(prefix), 'shard', 'sk', 'N'))
+  return specs
+}
+
+const keyText = (keys: readonly KeySchemaElement[] | undefined): string =>
+  (keys ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',')
+
+export interface EnsureResult { created: string[], existing: string[] }
+
+/**
+ * Creates the missing tables (on-demand billing) and waits until they are active. Idempotent and safe to run
+ * from several replicas at once. A table that exists with other keys is an error: verso never alters keys.
+ */
+export async function ensureTables (client: DynamoDBClient, prefix: string, models: readonly Model[]): Promise<EnsureResult> {
+  const result: EnsureResult = { created: [], existing: [] }
+  await Promise.all(tableSpecs(prefix, models).map(async (table) => {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }))
+      if (keyText(Table?.KeySchema) !== keyText(table.KeySchema)) {
+        throw new Error(`table ${table.TableName} exists with keys (${keyText(Table?.KeySchema)}), verso needs (${keyText(table.KeySchema)})`)
+      }
+      result.existing.push(table.TableName)
+      return
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err
+    }
+    try {
+      await client.send(new CreateTableCommand({ ...table, BillingMode: 'PAY_PER_REQUEST' }))
+      result.created.push(table.TableName)
+    } catch (err) {
+      if (!(err instanceof ResourceInUseException)) throw err
+      result.existing.push(table.TableName)
+    }
+    await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
+  }))
+  result.created.sort()
+  result.existing.sort()
+  return result
+}
