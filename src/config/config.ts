@@ -13,10 +13,7 @@ export const ConfigSchema = Type.Object({
   CREATE_TABLES: Type.Optional(Type.Boolean()),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_MODE: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('jwt'), Type.Literal('api-key')])),
-  OUTBOX_PUBLISHER: Type.Optional(Type.Union([Type.Literal('log'), Type.Literal('rabbitmq'), Type.Literal('sqs'), Type.Literal('webhook')])),
   OUTBOX_SHARDS: Type.Integer({ minimum: 1, maximum: 1024, default: 16 }),
-  RABBITMQ_URL: Type.Optional(Type.String({ pattern: '^amqps?://' })),
-  MODELS_DIR: Type.Optional(Type.String({ minLength: 1 })),
   EVENT_SOURCE: Type.String({ minLength: 1, default: '/verso' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
@@ -25,12 +22,11 @@ export const ConfigSchema = Type.Object({
 
 type RawConfig = Static<typeof ConfigSchema>
 
-export interface Config extends Omit<RawConfig, 'CREATE_TABLES' | 'AUTH_MODE' | 'OUTBOX_PUBLISHER'> {
+export interface Config extends Omit<RawConfig, 'CREATE_TABLES' | 'AUTH_MODE'> {
   /** true when no DYNAMODB_ENDPOINT and no AWS configuration: verso starts DynamoDB Local itself */
   embedded: boolean
   CREATE_TABLES: boolean
   AUTH_MODE: 'none' | 'jwt' | 'api-key'
-  OUTBOX_PUBLISHER: 'log' | 'rabbitmq' | 'sqs' | 'webhook'
 }
 
 export class ConfigError extends Error {
@@ -65,16 +61,12 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('AUTH_MODE', 'must be set when verso is not running on its embedded DynamoDB Local (use AUTH_MODE=none to run without authentication on purpose)')
   }
   if (cfg.AUTH_MODE !== undefined && cfg.AUTH_MODE !== 'none') {
-    throw new ConfigError('AUTH_MODE', `"${cfg.AUTH_MODE}" is not available yet; only "none" is implemented in this version`)
-  }
-  if (cfg.OUTBOX_PUBLISHER !== undefined && cfg.OUTBOX_PUBLISHER !== 'log') {
-    throw new ConfigError('OUTBOX_PUBLISHER', `"${cfg.OUTBOX_PUBLISHER}" is not available yet; events stay in the outbox table until the relay ships`)
+    throw new ConfigError('AUTH_MODE', `"${cfg.AUTH_MODE}" is not implemented in this version; only "none" is`)
   }
   return {
     ...cfg,
     embedded,
     CREATE_TABLES: cfg.CREATE_TABLES ?? embedded,
-    AUTH_MODE: cfg.AUTH_MODE ?? 'none',
-    OUTBOX_PUBLISHER: cfg.OUTBOX_PUBLISHER ?? 'log'
+    AUTH_MODE: cfg.AUTH_MODE ?? 'none'
   }
 }

@@ -24,7 +24,10 @@ export const Problem = Type.Object({
 export const ProblemRef = Type.Unsafe<typeof Problem>({ $ref: `${PROBLEM_ID}#` })
 
 export const problemResponses = (...statuses: number[]): Record<number, unknown> =>
-  Object.fromEntries(statuses.map((s) => [s, { ...ProblemRef, description: PROBLEM_DESCRIPTIONS[s] ?? 'Problem' }]))
+  Object.fromEntries(statuses.map((s) => [s, {
+    description: PROBLEM_DESCRIPTIONS[s] ?? 'Problem',
+    content: { 'application/problem+json': { schema: ProblemRef } }
+  }]))
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (malformed JSON, unknown or server-managed field, wrong type, malformed id)',

@@ -1,0 +1,54 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../src/config/config.js'
+
+t.test('defaults with nothing configured: embedded mode', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.embedded, true)
+  t.equal(config.PORT, 3000)
+  t.equal(config.HOST, '127.0.0.1')
+  t.equal(config.LOG_LEVEL, 'info')
+  t.equal(config.TABLE_PREFIX, '')
+  t.equal(config.CREATE_TABLES, true, 'tables are created in the embedded mode')
+  t.equal(config.AUTH_MODE, 'none')
+  t.equal(config.OUTBOX_SHARDS, 16)
+})
+
+t.test('an endpoint turns the embedded mode off and needs AUTH_MODE', async (t) => {
+  t.throws(() => loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000' }), { variable: 'AUTH_MODE' })
+  const config = loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none', PORT: '8080', CREATE_TABLES: 'false' })
+  t.equal(config.embedded, false)
+  t.equal(config.PORT, 8080)
+  t.equal(config.CREATE_TABLES, false)
+  t.equal(loadConfig({ AWS_REGION: 'eu-west-1', AUTH_MODE: 'none' }).embedded, false, 'AWS configuration means real AWS')
+  t.equal(loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none' }).CREATE_TABLES, false, 'off by default outside the embedded mode')
+})
+
+t.test('a bad variable is named in one line', async (t) => {
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ DYNAMODB_ENDPOINT: 'localhost:8000', AUTH_MODE: 'none' }, 'DYNAMODB_ENDPOINT'],
+    [{ CREATE_TABLES: 'maybe' }, 'CREATE_TABLES'],
+    [{ TABLE_PREFIX: 'bad prefix!' }, 'TABLE_PREFIX'],
+    [{ AUTH_MODE: 'magic' }, 'AUTH_MODE'],
+    [{ AUTH_MODE: 'jwt' }, 'AUTH_MODE'],
+    [{ OUTBOX_SHARDS: '0' }, 'OUTBOX_SHARDS'],
+    [{ AWS_REGION: 'nowhere', AUTH_MODE: 'none' }, 'AWS_REGION']
+  ]
+  for (const [env, variable] of bad) {
+    try {
+      loadConfig(env)
+      t.fail(`${JSON.stringify(env)} should be refused`)
+    } catch (err) {
+      t.ok(err instanceof ConfigError)
+      t.equal((err as ConfigError).variable, variable, `${JSON.stringify(env)} names ${variable}`)
+      t.notMatch((err as Error).message, /\n/, 'one line')
+      t.match((err as Error).message, variable)
+    }
+  }
+})
+
+t.test('empty values count as unset', async (t) => {
+  t.equal(loadConfig({ PORT: '', DYNAMODB_ENDPOINT: '  ' }).embedded, true)
+})

@@ -1,0 +1,41 @@
+import t from 'tap'
+import { formatTimestamp, isId, newEntityId, newVersion, nextChangedOn, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
+
+t.test('timestamps as Python isoformat() writes them', async (t) => {
+  t.equal(formatTimestamp(Date.UTC(2026, 10, 26, 23, 51, 48, 540) * 1000), '2026-11-26T23:51:48.540000+00:00')
+  t.equal(formatTimestamp(Date.UTC(2026, 0, 1) * 1000), '2026-01-01T00:00:00+00:00', 'no fraction when microseconds are zero, like Python')
+  t.equal(formatTimestamp(Date.UTC(2026, 0, 1) * 1000 + 7), '2026-01-01T00:00:00.000007+00:00')
+  t.equal(parseTimestampMicros('2026-11-26T23:51:48.540123+00:00'), Date.UTC(2026, 10, 26, 23, 51, 48, 540) * 1000 + 123)
+  t.equal(parseTimestampMicros('2026-11-26T23:51:48+00:00'), Date.UTC(2026, 10, 26, 23, 51, 48) * 1000)
+  t.equal(parseTimestampMicros('2026-11-27T01:51:48.5+02:00'), Date.UTC(2026, 10, 26, 23, 51, 48, 500) * 1000, 'offsets are honoured')
+  t.equal(parseTimestampMicros('2026-11-26T23:51:48Z'), Date.UTC(2026, 10, 26, 23, 51, 48) * 1000)
+  t.equal(parseTimestampMicros('yesterday'), undefined)
+  for (const micros of [0, 1, 999_999, 1_000_000, 1795738747512345]) {
+    t.equal(parseTimestampMicros(formatTimestamp(micros)), micros, `round trip ${micros}`)
+  }
+})
+
+t.test('changed_on is strictly after its predecessor, even when the clock is behind', async (t) => {
+  const now = Date.UTC(2026, 10, 26, 12, 0, 0, 0)
+  t.equal(nextChangedOn(undefined, now), '2026-11-26T12:00:00+00:00')
+  t.equal(nextChangedOn('2026-11-26T11:00:00+00:00', now), '2026-11-26T12:00:00+00:00', 'clock ahead: now')
+  t.equal(nextChangedOn('2026-11-26T12:00:00+00:00', now), '2026-11-26T12:00:00.001000+00:00', 'same instant: +1 ms')
+  t.equal(nextChangedOn('2026-11-26T13:00:00.123456+00:00', now), '2026-11-26T13:00:00.124456+00:00', 'predecessor in the future (skew): predecessor + 1 ms, microseconds kept')
+  let previous: string | undefined
+  for (let i = 0; i < 100; i++) {
+    const next = nextChangedOn(previous, now)
+    if (previous !== undefined) t.ok(parseTimestampMicros(next)! > parseTimestampMicros(previous)!)
+    previous = next
+  }
+})
+
+t.test('ids', async (t) => {
+  t.ok(isId(newEntityId()))
+  t.ok(isId(newVersion()))
+  t.ok(isId(ZERO_ID))
+  t.notOk(isId('A'.repeat(32)), 'upper case is not an id')
+  t.notOk(isId(`${ZERO_ID}0`))
+  t.notOk(isId(42))
+  const versions = Array.from({ length: 50 }, () => newVersion())
+  t.same([...versions].sort(), versions, 'UUIDv7 versions sort in creation order')
+})
