@@ -40,6 +40,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     requestIdHeader: false,
+    // A request that reached verso while it drains is served, not shed with fastify's non-problem 503.
+    return503OnClosing: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()

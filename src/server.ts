@@ -44,7 +44,7 @@ async function main (): Promise<void> {
     await storage.close()
   })
   if (storage.embedded !== undefined) {
-    log.info({ endpoint: storage.embedded.endpoint, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
+    log.info({ endpoint: storage.embedded.endpoint, pid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
   }
   if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: every caller is anonymous and may read and write everything')
   if (config.CREATE_TABLES) {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { thrown } from '../support/helper.js'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
 
 t.test('defaults with nothing configured: embedded mode', async (t) => {
@@ -14,7 +15,7 @@ t.test('defaults with nothing configured: embedded mode', async (t) => {
 })
 
 t.test('an endpoint turns the embedded mode off and needs AUTH_MODE', async (t) => {
-  t.throws(() => loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000' }), { variable: 'AUTH_MODE' })
+  t.match(thrown(() => loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000' })), { variable: 'AUTH_MODE' })
   const config = loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none', PORT: '8080', CREATE_TABLES: 'false' })
   t.equal(config.embedded, false)
   t.equal(config.PORT, 8080)

@@ -88,3 +88,13 @@ export async function setup (t: Test, options: { models?: readonly Model[] } = {
 
 export const json = (res: { body: string }): any => JSON.parse(res.body)
 export const etag = (version: unknown): string => `"${String(version)}"`
+
+/** The error a function throws (undefined when it does not): for t.match against its fields. */
+export function thrown (fn: () => unknown): any {
+  try {
+    fn()
+  } catch (err) {
+    return err
+  }
+  return undefined
+}
