@@ -1,9 +1,9 @@
 import closeWithGrace from 'close-with-grace'
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config/config.js'
 import { models } from './models/index.js'
-import { connectStorage } from './storage/connect.js'
+import { connectStorage, type Storage } from './storage/connect.js'
 import { ensureTables } from './storage/tables.js'
 
 /** pino JSON logs; pretty only on a terminal and only where pino-pretty is installed (not in the image). */
@@ -34,15 +34,18 @@ async function main (): Promise<void> {
     process.stderr.write(`verso: ${err.message}\n`)
     process.exit(1)
   }
-  const storage = await connectStorage(config)
-  const app = await buildApp({ config, dynamo: storage.client, logger: loggerOptions(config) })
-  const log = app.log
+  // Registered first, so that a signal during start-up also stops cleanly (and stops DynamoDB Local).
+  const running: { storage?: Storage, app?: FastifyInstance } = {}
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
-    if (err !== undefined) log.error({ err }, 'verso is stopping after an error')
-    else log.info({ signal }, 'verso is stopping: draining in-flight requests')
-    await app.close()
-    await storage.close()
+    const log = running.app?.log
+    if (err !== undefined) log?.error({ err }, 'verso is stopping after an error')
+    else log?.info({ signal }, 'verso is stopping: draining in-flight requests')
+    await running.app?.close()
+    await running.storage?.close()
   })
+  const storage = running.storage = await connectStorage(config)
+  const app = running.app = await buildApp({ config, dynamo: storage.client, logger: loggerOptions(config) })
+  const log = app.log
   if (storage.embedded !== undefined) {
     log.info({ endpoint: storage.embedded.endpoint, pid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
   }
