@@ -9,8 +9,8 @@ const ID_REGEX = new RegExp(ID_PATTERN)
 
 export const isId = (value: unknown): value is string => typeof value === 'string' && ID_REGEX.test(value)
 export const newEntityId = (): string => randomUUID().replaceAll('-', '')
-/** UUIDv7: time-ordered, so the audit table's range key sorts versions in time order. */
-export const newVersion = (): string => uuidv7().replaceAll('-', '')
+/** UUIDv7: time-ordered. Event ids use it too. */
+export const newVersion = (msecs?: number): string => uuidv7(msecs === undefined ? undefined : { msecs }).replaceAll('-', '')
 
 const PY_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})?$/
 
@@ -44,4 +44,14 @@ export function nextChangedOn (previous?: string, nowMs = Date.now()): string {
   const now = nowMs * 1000
   const prev = previous === undefined ? undefined : parseTimestampMicros(previous)
   return formatTimestamp(prev === undefined ? now : Math.max(now, prev + 1000))
+}
+
+/**
+ * `version` and `changed_on` of a new version. The UUIDv7's time is `changed_on`'s millisecond, and that
+ * is at least 1 ms after the predecessor's, so an entity's versions sort in chain order in the audit
+ * table's range key even when replicas' clocks disagree.
+ */
+export function nextVersionStamp (previousChangedOn?: string, nowMs = Date.now()): { version: string, changed_on: string } {
+  const changedOn = nextChangedOn(previousChangedOn, nowMs)
+  return { version: newVersion(Math.floor((parseTimestampMicros(changedOn) ?? nowMs * 1000) / 1000)), changed_on: changedOn }
 }

@@ -6,7 +6,7 @@ import { marshall } from '@aws-sdk/util-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { alreadyExists, entityNotFound, writeContention, VersoError } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
-import { formatTimestamp, newEntityId, newVersion, nextChangedOn, ZERO_ID } from '../models/meta.js'
+import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../models/meta.js'
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
 import { mapStorageError } from '../storage/errors.js'
 import { fromItem, toItem, type Entity, type Item } from '../storage/item-mapping.js'
@@ -99,7 +99,7 @@ export class EntityRepository {
   async create (model: Model, fields: Entity, options: WriteOptions & { entityId?: string } = {}): Promise<Entity> {
     const id = options.entityId ?? newEntityId()
     const state: Entity = model.versioned
-      ? { ...fields, entity_id: id, version: newVersion(), previous_version: ZERO_ID, active: true, changed_by_id: options.actor ?? ZERO_ID, changed_on: nextChangedOn() }
+      ? { ...fields, entity_id: id, ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: options.actor ?? ZERO_ID }
       : { ...fields, entity_id: id }
     const reasons = await this.commit([
       { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
@@ -152,11 +152,10 @@ export class EntityRepository {
     const next: Entity = {
       ...build(current),
       entity_id: id,
-      version: newVersion(),
+      ...nextVersionStamp(typeof current.changed_on === 'string' ? current.changed_on : undefined),
       previous_version: readVersion,
       active: action !== 'deleted',
-      changed_by_id: options.actor ?? ZERO_ID,
-      changed_on: nextChangedOn(typeof current.changed_on === 'string' ? current.changed_on : undefined)
+      changed_by_id: options.actor ?? ZERO_ID
     }
     const reasons = await this.commit([
       { Put: { TableName: audit, Item: storedItem, ConditionExpression: 'attribute_not_exists(#version)', ExpressionAttributeNames: { '#version': 'version' } } },

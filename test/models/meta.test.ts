@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatTimestamp, isId, newEntityId, newVersion, nextChangedOn, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
+import { formatTimestamp, isId, newEntityId, newVersion, nextChangedOn, nextVersionStamp, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
 
 t.test('timestamps as Python isoformat() writes them', async (t) => {
   t.equal(formatTimestamp(Date.UTC(2026, 10, 26, 23, 51, 48, 540) * 1000), '2026-11-26T23:51:48.540000+00:00')
@@ -38,4 +38,16 @@ t.test('ids', async (t) => {
   t.notOk(isId(42))
   const versions = Array.from({ length: 50 }, () => newVersion())
   t.same([...versions].sort(), versions, 'UUIDv7 versions sort in creation order')
+})
+
+t.test('versions of one entity sort in chain order even when the clock goes backwards', async (t) => {
+  let previous: { version: string, changed_on: string } | undefined
+  const start = Date.UTC(2026, 10, 26, 12, 0, 0)
+  for (let i = 0; i < 50; i++) {
+    // the clock jumps back a second every step
+    const next = nextVersionStamp(previous?.changed_on, start - i * 1000)
+    t.ok(isId(next.version))
+    if (previous !== undefined) t.ok(next.version > previous.version, `version ${i} sorts after its predecessor`)
+    previous = next
+  }
 })
