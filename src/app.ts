@@ -5,7 +5,8 @@ import type { Config } from './config/config.js'
 import type { Model } from './models/define.js'
 import { ZERO_ID } from './models/meta.js'
 import { models as builtInModels } from './models/index.js'
-import { registerProblemHandlers } from './http/problem.js'
+import { registerJsonParser } from './http/json-body.js'
+import { frameworkErrors, registerProblemHandlers } from './http/problem.js'
 import { Problem } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import storage from './plugins/app/storage.js'
@@ -47,14 +48,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     ajv: { customOptions: { strict: false } },
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors raised before routing (a bad URL, an over-long parameter) are problems too.
+    frameworkErrors
   })
   app.setValidatorCompiler(validatorCompiler)
   registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
-  app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  registerJsonParser(app)
   app.decorateRequest('callerId', ZERO_ID)
-  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.addSchema(Problem)
 
   await app.register(swagger)

@@ -48,7 +48,7 @@ export const itemTooLarge = (): VersoError =>
   new VersoError('VERSO_ENTITY_TOO_LARGE', 413, 'Entity too large', 'The entity is larger than DynamoDB can store in one item (400 KB including its metadata).')
 
 export const unstorableValue = (): VersoError =>
-  new VersoError('VERSO_UNSTORABLE_VALUE', 400, 'Value cannot be stored', 'A value in the entity is outside what DynamoDB can store (for example a number with more than 38 significant digits or an exponent beyond ±125).')
+  new VersoError('VERSO_UNSTORABLE_VALUE', 400, 'Value cannot be stored', 'A field name or value in the entity is outside what DynamoDB can store (for example an empty field name, or a number with more than 38 significant digits or an exponent beyond ±125).')
 
 export const routeNotFound = (method: string, url: string): VersoError =>
   new VersoError('VERSO_ROUTE_NOT_FOUND', 404, 'Not found', `No route ${method} ${url.split('?')[0]?.slice(0, 200) ?? ''}.`)

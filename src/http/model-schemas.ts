@@ -43,6 +43,8 @@ export interface ModelSchemas {
 /** Everything HTTP needs about a model, derived from its one declaration. */
 export function modelSchemas (model: Model): ModelSchemas {
   const extra = { additionalProperties: model.allowExtra }
+  // Extra field names become DynamoDB attribute names: non-empty and of sane length.
+  const extraIn = model.allowExtra ? { ...extra, propertyNames: { minLength: 1, maxLength: 255 } } : extra
   const props = model.schema.properties as TProperties
   const example = model.versioned ? { ...EXAMPLE_META, ...model.example } : { entity_id: EXAMPLE_META.entity_id, ...model.example }
   const precondition: TProperties = model.versioned
@@ -61,13 +63,13 @@ export function modelSchemas (model: Model): ModelSchemas {
   return {
     entity,
     entityRef,
-    create: Type.Object({ ...props, entity_id: Type.Optional(Id) }, { ...extra, examples: [model.example] }),
-    replace: Type.Object({ ...props, ...precondition }, { ...extra, examples: [model.example] }),
+    create: Type.Object({ ...props, entity_id: Type.Optional(Id) }, { ...extraIn, examples: [model.example] }),
+    replace: Type.Object({ ...props, ...precondition }, { ...extraIn, examples: [model.example] }),
     patch: Type.Object({
       ...Object.fromEntries(Object.entries(props).map(([k, s]) => [k, Type.Optional(Type.Union([withoutDefault(s), Type.Null()]))])),
       ...precondition
-    }, { ...extra, description: 'RFC 7396 JSON Merge Patch: members present replace, null removes, objects merge', examples: [Object.fromEntries(Object.entries(model.example).slice(0, 1))] }),
-    fields: Type.Object(props, extra),
+    }, { ...extraIn, description: 'RFC 7396 JSON Merge Patch: members present replace, null removes, objects merge', examples: [Object.fromEntries(Object.entries(model.example).slice(0, 1))] }),
+    fields: Type.Object(props, extraIn),
     listQuery: Type.Object({
       limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size (scanned items per page; a page may hold fewer)' }),
       cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Opaque cursor from next_cursor of the previous page' })),

@@ -1,6 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import {
-  badRequest, bodyTooLarge, internalError, malformedJson, routeNotFound, unsupportedMediaType, VersoError
+  badRequest, bodyTooLarge, internalError, routeNotFound, unsupportedMediaType, VersoError
 } from '../errors.js'
 import { validationError } from './validation.js'
 
@@ -11,15 +11,12 @@ function fromFastifyError (err: FastifyError, request: FastifyRequest, bodyLimit
   if (err.validation !== undefined) return validationError(err.validation, err.validationContext ?? 'request')
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return bodyTooLarge(bodyLimit)
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return unsupportedMediaType(request.headers['content-type'], ['application/json'])
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return badRequest('The request body is empty but Content-Type says JSON.')
-    case 'FST_ERR_CTP_INVALID_JSON_BODY': return malformedJson()
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return unsupportedMediaType(request.headers['content-type'], acceptedTypes(request))
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return badRequest('Content-Length does not match the body.')
     case 'FST_ERR_CTP_INVALID_TYPE': return badRequest('The Content-Type header is not valid.')
-  }
-  // JSON.parse / secure-json-parse failures (including __proto__ and constructor.prototype keys).
-  if (err instanceof SyntaxError || err.statusCode === 400) {
-    return /prototype/i.test(err.message) ? badRequest('The JSON body holds a forbidden key (__proto__ or constructor.prototype).') : malformedJson()
+    case 'FST_ERR_BAD_URL': return badRequest('The URL is not valid (bad percent-encoding).')
+    case 'FST_ERR_MAX_PARAM_LENGTH': return badRequest('A path parameter is longer than any valid value.')
+    case 'FST_ERR_ASYNC_CONSTRAINT': return badRequest('The request does not match any route constraint.')
   }
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
     return new VersoError('VERSO_BAD_REQUEST', err.statusCode, 'Bad request', 'The request could not be processed.')
@@ -27,9 +24,22 @@ function fromFastifyError (err: FastifyError, request: FastifyRequest, bodyLimit
   return undefined
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Media types the route's body may have; named in 415 problems. */
+    acceptedTypes?: string[]
+  }
+}
+
+function acceptedTypes (request: FastifyRequest): string[] {
+  return request.routeOptions.config.acceptedTypes ?? ['application/json']
+}
+
 export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyReply {
   const { request } = reply
+  reply.header('x-request-id', request.id)
   if (problem.statusCode === 503) reply.header('retry-after', '1')
+  if (problem.statusCode === 415 && request.method === 'PATCH') reply.header('accept-patch', acceptedTypes(request).join(', '))
   return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send({
     type: problem.type,
     title: problem.title,
@@ -47,6 +57,11 @@ export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyR
  * The one error handler: every failure leaves as RFC 9457 problem+json. Client errors say what is wrong;
  * anything unexpected is logged with its stack and answered with a bare 500 that names the request id.
  */
+/** Fastify's handler for errors raised before a route is found (bad URL, over-long parameter). */
+export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (err, request, reply) => {
+  sendProblem(reply, fromFastifyError(err, request, 0) ?? badRequest('The request could not be processed.'))
+}
+
 export function registerProblemHandlers (app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let problem = err instanceof VersoError ? err : fromFastifyError(err, request, bodyLimit)

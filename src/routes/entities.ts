@@ -21,8 +21,9 @@ const hasBody = (request: FastifyRequest): boolean =>
  * Checks what JSON Schema cannot say clearly: the Content-Type this route takes, and server-managed
  * fields in the body (rejected by name, also for models that allow extra fields).
  */
-function guardBody (accepted: string[], forbidden: readonly string[]): preValidationHookHandler {
+function guardBody (forbidden: readonly string[]): preValidationHookHandler {
   return async (request) => {
+    const accepted = request.routeOptions.config.acceptedTypes ?? JSON_TYPES
     if (hasBody(request) && !accepted.includes(mediaType(request.headers['content-type']))) {
       throw unsupportedMediaType(request.headers['content-type'], accepted)
     }
@@ -93,7 +94,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
         ...problemResponses(400, 409, 413, 415, 503)
       }
     },
-    preValidation: guardBody(JSON_TYPES, managedOnCreate)
+    config: { acceptedTypes: JSON_TYPES },
+    preValidation: guardBody(managedOnCreate)
   }, async (request, reply) => {
     const { entity_id: entityId, ...fields } = request.body as Entity
     const state = await repository.create(model, fields, { actor: request.callerId, ...(entityId === undefined ? {} : { entityId: String(entityId) }) })
@@ -162,7 +164,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
         ...(versioned ? problemResponses(400, 404, 409, 412, 413, 415, 428, 503) : { 201: withETag(`The created ${name}`), ...problemResponses(400, 413, 415, 503) })
       }
     },
-    preValidation: guardBody(JSON_TYPES, managedOnWrite)
+    config: { acceptedTypes: JSON_TYPES },
+    preValidation: guardBody(managedOnWrite)
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     if (!versioned) {
@@ -189,7 +192,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
         ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 415, 428, 503] : [400, 404, 413, 415, 503]))
       }
     },
-    preValidation: guardBody(PATCH_TYPES, managedOnWrite)
+    config: { acceptedTypes: PATCH_TYPES },
+    preValidation: guardBody(managedOnWrite)
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const patch = bodyFields(request.body)
@@ -215,7 +219,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
         ...problemResponses(...(versioned ? [400, 404, 409, 412, 415, 428, 503] : [400, 404, 503]))
       }
     },
-    preValidation: guardBody(JSON_TYPES, [])
+    config: { acceptedTypes: JSON_TYPES },
+    preValidation: guardBody([])
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     if (!versioned) return sendEntity(reply, await repository.hardDelete(model, id))

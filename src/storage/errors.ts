@@ -14,7 +14,7 @@ export function mapStorageError (err: unknown): unknown {
   if (e.name === 'ValidationException') {
     const message = e.message ?? ''
     if (/size/i.test(message) && /(exceed|maximum|limit)/i.test(message)) return itemTooLarge()
-    if (/number|numeric/i.test(message)) return unstorableValue()
+    if (/number|numeric|attribute name/i.test(message)) return unstorableValue()
     return err
   }
   if ((e.code !== undefined && UNAVAILABLE_CODES.has(e.code)) || (e.name !== undefined && UNAVAILABLE_NAMES.has(e.name)) ||

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify'
+import sjson from 'secure-json-parse'
+import { badRequest, malformedJson } from '../errors.js'
+
+export const JSON_MEDIA_TYPES = ['application/json', 'application/merge-patch+json']
+
+/**
+ * The JSON body parser for application/json and application/merge-patch+json. secure-json-parse refuses
+ * `__proto__` and `constructor.prototype` keys (prototype pollution) with a problem that says so; an empty
+ * body is no body (a DELETE sent with a JSON content type but nothing in it), and the route decides.
+ */
+export function registerJsonParser (app: FastifyInstance): void {
+  app.removeContentTypeParser(['application/json', 'text/plain'])
+  app.addContentTypeParser(JSON_MEDIA_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body)
+    if (text.trim() === '') {
+      done(null, undefined)
+      return
+    }
+    try {
+      done(null, sjson.parse(text, { protoAction: 'error', constructorAction: 'error' }))
+    } catch (err) {
+      done(err instanceof SyntaxError ? malformedJson() : badRequest('The JSON body holds a forbidden key (__proto__ or constructor.prototype).'), undefined)
+    }
+  })
+}
