@@ -29,6 +29,8 @@ export interface AppOptions {
   ownsClient?: boolean
   models?: readonly Model[]
   logger?: FastifyServerOptions['logger']
+  /** Called with the outbox shard of every committed event (the in-process relay's nudge). */
+  onEventCommitted?: (shard: number) => void
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -65,7 +67,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ownsClient: options.ownsClient ?? false,
     tablePrefix: config.TABLE_PREFIX,
     outboxShards: config.OUTBOX_SHARDS,
-    eventSource: config.EVENT_SOURCE
+    eventSource: config.EVENT_SOURCE,
+    ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
   for (const model of options.models ?? builtInModels) registerModelRoutes(app, model, app.repository)

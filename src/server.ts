@@ -4,6 +4,8 @@ import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config/config.js'
 import { models } from './models/index.js'
 import { connectStorage, type Storage } from './storage/connect.js'
+import { createRelay } from './outbox/create-relay.js'
+import type { OutboxRelay } from './outbox/relay.js'
 import { ensureTables } from './storage/tables.js'
 
 /** pino JSON logs; pretty only on a terminal and only where pino-pretty is installed (not in the image). */
@@ -35,16 +37,22 @@ async function main (): Promise<void> {
     process.exit(1)
   }
   // Registered first, so that a signal during start-up also stops cleanly (and stops DynamoDB Local).
-  const running: { storage?: Storage, app?: FastifyInstance } = {}
+  const running: { storage?: Storage, app?: FastifyInstance, relay?: OutboxRelay } = {}
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     const log = running.app?.log
     if (err !== undefined) log?.error({ err }, 'verso is stopping after an error')
     else log?.info({ signal }, 'verso is stopping: draining in-flight requests')
     await running.app?.close()
+    await running.relay?.stop()
     await running.storage?.close()
   })
   const storage = running.storage = await connectStorage(config)
-  const app = running.app = await buildApp({ config, dynamo: storage.client, logger: loggerOptions(config) })
+  const app = running.app = await buildApp({
+    config,
+    dynamo: storage.client,
+    logger: loggerOptions(config),
+    onEventCommitted: (shard) => { running.relay?.nudge(shard) }
+  })
   const log = app.log
   if (storage.embedded !== undefined) {
     log.info({ endpoint: storage.embedded.endpoint, pid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
@@ -53,6 +61,10 @@ async function main (): Promise<void> {
   if (config.CREATE_TABLES) {
     const tables = await ensureTables(storage.client, config.TABLE_PREFIX, models)
     log.info(tables, 'tables ready')
+  }
+  if (config.RELAY_ENABLED) {
+    running.relay = createRelay(config, storage.client, log.child({ component: 'relay' }))
+    running.relay.start()
   }
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)

@@ -8,7 +8,8 @@ import { connectStorage } from './storage/connect.js'
 import { ensureTables } from './storage/tables.js'
 
 try {
-  const config = loadConfig()
+  // Creating tables publishes nothing: the relay's settings do not matter here.
+  const config = loadConfig({ ...process.env, RELAY_ENABLED: 'false' })
   if (config.embedded && config.DATA_DIR === undefined) {
     process.stderr.write('verso tables: nothing is configured, so this would create tables in a throwaway in-memory DynamoDB Local. Set DYNAMODB_ENDPOINT, AWS configuration or DATA_DIR.\n')
     process.exit(2)

@@ -17,16 +17,39 @@ export const ConfigSchema = Type.Object({
   EVENT_SOURCE: Type.String({ minLength: 1, default: '/verso' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 })
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+  RELAY_ENABLED: Type.Boolean({ default: true }),
+  OUTBOX_PUBLISHER: Type.Optional(Type.Union([Type.Literal('log'), Type.Literal('rabbitmq'), Type.Literal('sqs'), Type.Literal('webhook')])),
+  RABBITMQ_URL: Type.Optional(Type.String({ pattern: '^amqps?://[^\\s]+$' })),
+  RABBITMQ_EXCHANGE: Type.String({ minLength: 1, maxLength: 255, default: 'verso.events' }),
+  SQS_QUEUE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  RELAY_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  RELAY_LEASE_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 15000 }),
+  RELAY_IDLE_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 1000 }),
+  RELAY_STATS_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000 })
 })
+
+export type Publisher = 'log' | 'rabbitmq' | 'sqs' | 'webhook'
 
 type RawConfig = Static<typeof ConfigSchema>
 
-export interface Config extends Omit<RawConfig, 'CREATE_TABLES' | 'AUTH_MODE'> {
+export interface Config extends Omit<RawConfig, 'CREATE_TABLES' | 'AUTH_MODE' | 'OUTBOX_PUBLISHER'> {
   /** true when no DYNAMODB_ENDPOINT and no AWS configuration: verso starts DynamoDB Local itself */
   embedded: boolean
   CREATE_TABLES: boolean
   AUTH_MODE: 'none' | 'jwt' | 'api-key'
+  OUTBOX_PUBLISHER: Publisher
+}
+
+/** What each publisher needs besides itself. */
+const PUBLISHER_NEEDS: Record<Publisher, Array<keyof RawConfig>> = {
+  log: [],
+  rabbitmq: ['RABBITMQ_URL'],
+  sqs: ['SQS_QUEUE_URL'],
+  webhook: ['WEBHOOK_URL', 'WEBHOOK_SECRET']
 }
 
 export class ConfigError extends Error {
@@ -63,10 +86,19 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (cfg.AUTH_MODE !== undefined && cfg.AUTH_MODE !== 'none') {
     throw new ConfigError('AUTH_MODE', `"${cfg.AUTH_MODE}" is not implemented in this version; only "none" is`)
   }
+  // Outside the embedded mode a relay that only logs would drop events on the floor: the publisher is a choice.
+  if (!embedded && cfg.RELAY_ENABLED && cfg.OUTBOX_PUBLISHER === undefined) {
+    throw new ConfigError('OUTBOX_PUBLISHER', 'must be set (log, rabbitmq, sqs or webhook) when the relay runs outside the embedded mode, or set RELAY_ENABLED=false')
+  }
+  const publisher = cfg.OUTBOX_PUBLISHER ?? 'log'
+  for (const needed of PUBLISHER_NEEDS[publisher]) {
+    if (cfg[needed] === undefined) throw new ConfigError(needed, `must be set when OUTBOX_PUBLISHER=${publisher}`)
+  }
   return {
     ...cfg,
     embedded,
     CREATE_TABLES: cfg.CREATE_TABLES ?? embedded,
-    AUTH_MODE: cfg.AUTH_MODE ?? 'none'
+    AUTH_MODE: cfg.AUTH_MODE ?? 'none',
+    OUTBOX_PUBLISHER: publisher
   }
 }

@@ -18,6 +18,8 @@ export interface RepositoryOptions {
   tablePrefix: string
   outboxShards: number
   eventSource: string
+  /** Told the outbox shard of every committed event, so an in-process relay can publish it at once. */
+  onEventCommitted?: (shard: number) => void
 }
 
 export interface WriteOptions {
@@ -81,12 +83,14 @@ export class EntityRepository {
   private readonly prefix: string
   private readonly shards: number
   private readonly source: string
+  private readonly onEventCommitted: ((shard: number) => void) | undefined
 
   constructor (options: RepositoryOptions) {
     this.client = options.client
     this.prefix = options.tablePrefix
     this.shards = options.outboxShards
     this.source = options.eventSource
+    this.onEventCommitted = options.onEventCommitted
   }
 
   /** Current state of an entity, soft-deleted ones included (the caller decides whether to show them). One GetItem. */
@@ -279,6 +283,7 @@ export class EntityRepository {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.guard(this.client.send(new TransactWriteItemsCommand({ TransactItems: items })))
+        this.announce(items)
         return undefined
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err
@@ -287,6 +292,15 @@ export class EntityRepository {
         if (!transient || attempt >= MAX_CONTENTION_ATTEMPTS) return codes
         await sleep(Math.round(Math.random() * 20 * 2 ** attempt))
       }
+    }
+  }
+
+  private announce (items: readonly TransactWriteItem[]): void {
+    if (this.onEventCommitted === undefined) return
+    const outbox = outboxTable(this.prefix)
+    for (const { Put } of items) {
+      const shard = Put?.TableName === outbox ? Put.Item?.shard?.N : undefined
+      if (shard !== undefined) this.onEventCommitted(Number(shard))
     }
   }
 

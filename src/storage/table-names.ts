@@ -12,3 +12,7 @@ export function modelTables (prefix: string, model: Model): ModelTables {
 }
 
 export const outboxTable = (prefix: string): string => `${prefix}verso_outbox`
+/** Relay leases: one item per shard (owner, expiry, fencing counter) and one heartbeat per live relay. */
+export const leaseTable = (prefix: string): string => `${prefix}verso_relay_leases`
+/** Events a publisher refused for good, kept until re-driven. */
+export const deadLetterTable = (prefix: string): string => `${prefix}verso_outbox_dead`

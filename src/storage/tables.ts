@@ -1,11 +1,16 @@
 import {
-  CreateTableCommand, DescribeTableCommand, ResourceInUseException, ResourceNotFoundException,
-  waitUntilTableExists, type CreateTableCommandInput, type DynamoDBClient, type KeySchemaElement
+  CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, ResourceInUseException, ResourceNotFoundException,
+  UpdateTimeToLiveCommand, waitUntilTableExists, type CreateTableCommandInput, type DynamoDBClient, type KeySchemaElement
 } from '@aws-sdk/client-dynamodb'
 import type { Model } from '../models/define.js'
-import { modelTables, outboxTable } from './table-names.js'
+import { deadLetterTable, leaseTable, modelTables, outboxTable } from './table-names.js'
 
-type TableSpec = Pick<CreateTableCommandInput, 'TableName' | 'KeySchema' | 'AttributeDefinitions'> & { TableName: string, KeySchema: KeySchemaElement[] }
+type TableSpec = Pick<CreateTableCommandInput, 'TableName' | 'KeySchema' | 'AttributeDefinitions'> & {
+  TableName: string
+  KeySchema: KeySchemaElement[]
+  /** Attribute holding an epoch-seconds expiry for DynamoDB's TTL. */
+  ttlAttribute?: string
+}
 
 function spec (TableName: string, hash: string, range?: string, hashType: 'S' | 'N' = 'S'): TableSpec {
   return {
@@ -24,6 +29,8 @@ export function tableSpecs (prefix: string, models: readonly Model[]): TableSpec
     if (model.versioned) specs.push(spec(audit, 'entity_id', 'version'))
   }
   specs.push(spec(outboxTable(prefix), 'shard', 'sk', 'N'))
+  specs.push({ ...spec(leaseTable(prefix), 'lease'), ttlAttribute: 'ttl' })
+  specs.push(spec(deadLetterTable(prefix), 'event_id'))
   return specs
 }
 
@@ -49,16 +56,29 @@ export async function ensureTables (client: DynamoDBClient, prefix: string, mode
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err
     }
+    const { ttlAttribute, ...definition } = table
     try {
-      await client.send(new CreateTableCommand({ ...table, BillingMode: 'PAY_PER_REQUEST' }))
+      await client.send(new CreateTableCommand({ ...definition, BillingMode: 'PAY_PER_REQUEST' }))
       result.created.push(table.TableName)
     } catch (err) {
       if (!(err instanceof ResourceInUseException)) throw err
       result.existing.push(table.TableName)
     }
     await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
+    if (ttlAttribute !== undefined) await enableTtl(client, table.TableName, ttlAttribute)
   }))
   result.created.sort()
   result.existing.sort()
   return result
+}
+
+async function enableTtl (client: DynamoDBClient, TableName: string, AttributeName: string): Promise<void> {
+  const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName }))
+  if (TimeToLiveDescription?.TimeToLiveStatus === 'ENABLED' || TimeToLiveDescription?.TimeToLiveStatus === 'ENABLING') return
+  try {
+    await client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName, Enabled: true } }))
+  } catch (err) {
+    // Another replica enabled it between our look and our update.
+    if ((err as { name?: string }).name !== 'ValidationException') throw err
+  }
 }

@@ -16,12 +16,27 @@ t.test('defaults with nothing configured: embedded mode', async (t) => {
 
 t.test('an endpoint turns the embedded mode off and needs AUTH_MODE', async (t) => {
   t.match(thrown(() => loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000' })), { variable: 'AUTH_MODE' })
-  const config = loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none', PORT: '8080', CREATE_TABLES: 'false' })
+  const config = loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none', PORT: '8080', CREATE_TABLES: 'false', RELAY_ENABLED: 'false' })
   t.equal(config.embedded, false)
   t.equal(config.PORT, 8080)
   t.equal(config.CREATE_TABLES, false)
-  t.equal(loadConfig({ AWS_REGION: 'eu-west-1', AUTH_MODE: 'none' }).embedded, false, 'AWS configuration means real AWS')
-  t.equal(loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none' }).CREATE_TABLES, false, 'off by default outside the embedded mode')
+  t.equal(loadConfig({ AWS_REGION: 'eu-west-1', AUTH_MODE: 'none', OUTBOX_PUBLISHER: 'log' }).embedded, false, 'AWS configuration means real AWS')
+  t.equal(loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none', OUTBOX_PUBLISHER: 'log' }).CREATE_TABLES, false, 'off by default outside the embedded mode')
+})
+
+t.test('the relay publisher: log by default when embedded, a choice otherwise, with its settings', async (t) => {
+  const endpoint = { DYNAMODB_ENDPOINT: 'http://localhost:8000', AUTH_MODE: 'none' }
+  t.equal(loadConfig({}).OUTBOX_PUBLISHER, 'log')
+  t.equal(loadConfig({}).RELAY_ENABLED, true)
+  t.match(thrown(() => loadConfig(endpoint)), { variable: 'OUTBOX_PUBLISHER' })
+  t.equal(loadConfig({ ...endpoint, RELAY_ENABLED: 'false' }).RELAY_ENABLED, false, 'no publisher needed without a relay')
+  t.match(thrown(() => loadConfig({ ...endpoint, OUTBOX_PUBLISHER: 'rabbitmq' })), { variable: 'RABBITMQ_URL' })
+  t.match(thrown(() => loadConfig({ ...endpoint, OUTBOX_PUBLISHER: 'sqs' })), { variable: 'SQS_QUEUE_URL' })
+  t.match(thrown(() => loadConfig({ ...endpoint, OUTBOX_PUBLISHER: 'webhook', WEBHOOK_URL: 'http://x' })), { variable: 'WEBHOOK_SECRET' })
+  t.match(thrown(() => loadConfig({ ...endpoint, OUTBOX_PUBLISHER: 'webhook', WEBHOOK_URL: 'http://x', WEBHOOK_SECRET: 'short' })), { variable: 'WEBHOOK_SECRET' })
+  t.match(thrown(() => loadConfig({ ...endpoint, OUTBOX_PUBLISHER: 'kafka' })), { variable: 'OUTBOX_PUBLISHER' })
+  const rabbit = loadConfig({ ...endpoint, OUTBOX_PUBLISHER: 'rabbitmq', RABBITMQ_URL: 'amqp://guest:guest@localhost:5672' })
+  t.equal(rabbit.RABBITMQ_EXCHANGE, 'verso.events')
 })
 
 t.test('a bad variable is named in one line', async (t) => {

@@ -93,6 +93,8 @@ t.test('docker-compose.yml', async (t) => {
   t.equal(config.embedded, false, 'compose never asks for the embedded DynamoDB Local (no Java in the image)')
   t.equal(config.CREATE_TABLES, true)
   t.equal(config.HOST, '0.0.0.0', 'reachable through the published port')
+  t.equal(config.OUTBOX_PUBLISHER, 'rabbitmq', 'the relay publishes to the compose RabbitMQ')
+  t.equal(new URL(String(config.RABBITMQ_URL)).hostname, 'rabbitmq', 'RABBITMQ_URL names the rabbitmq service')
 
   const ports = (verso.ports ?? []).map(String)
   t.ok(ports.some((p: string) => p.endsWith(`:${config.PORT}`)), `a published port maps to PORT ${config.PORT}`)
@@ -188,6 +190,7 @@ t.test('the image command, without Docker', async (t) => {
       ...baseEnv,
       DYNAMODB_ENDPOINT: endpoint(),
       AUTH_MODE: 'none',
+      OUTBOX_PUBLISHER: 'log',
       CREATE_TABLES: 'true',
       TABLE_PREFIX: `ctr${randomBytes(4).toString('hex')}_`,
       HOST: '127.0.0.1',

@@ -20,7 +20,7 @@ t.test('SIGTERM drains in-flight requests: every accepted write completes, nothi
   const port = await freePort()
   const prefix = `sd${randomBytes(3).toString('hex')}_`
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, PORT: String(port), DYNAMODB_ENDPOINT: endpoint(), AUTH_MODE: 'none', CREATE_TABLES: 'true', TABLE_PREFIX: prefix, LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { ...process.env, PORT: String(port), DYNAMODB_ENDPOINT: endpoint(), AUTH_MODE: 'none', RELAY_ENABLED: 'false', CREATE_TABLES: 'true', TABLE_PREFIX: prefix, LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'ignore', 'pipe']
   })
   const base = `http://127.0.0.1:${port}`

@@ -35,7 +35,7 @@ export interface TestContext {
 }
 
 /** An app on the run's DynamoDB Local, with tables of its own (a fresh prefix per call). */
-export async function setup (t: Test, options: { models?: readonly Model[] } = {}): Promise<TestContext> {
+export async function setup (t: Test, options: { models?: readonly Model[], onEventCommitted?: (shard: number) => void } = {}): Promise<TestContext> {
   const models = options.models ?? builtInModels
   const prefix = `t${randomBytes(4).toString('hex')}_`
   const client = createDynamoClient({ endpoint: endpoint() })
@@ -43,7 +43,8 @@ export async function setup (t: Test, options: { models?: readonly Model[] } = {
   const app = await buildApp({
     config: { TABLE_PREFIX: prefix, OUTBOX_SHARDS: 4, EVENT_SOURCE: '/verso', BODY_LIMIT_BYTES: 1024 * 1024, REQUEST_TIMEOUT_MS: 30000 },
     dynamo: client,
-    models
+    models,
+    ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
   await app.ready()
   t.teardown(async () => {

@@ -16,6 +16,7 @@ export interface StorageOptions {
   eventSource: string
   /** Destroy the client when the app closes (false when the caller shares it). */
   ownsClient: boolean
+  onEventCommitted?: (shard: number) => void
 }
 
 /** The DynamoDB client and the entity repository, shared by every route. */
