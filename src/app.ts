@@ -6,7 +6,7 @@ import type { Model } from './models/define.js'
 import { ZERO_ID } from './models/meta.js'
 import { models as builtInModels } from './models/index.js'
 import { registerJsonParser } from './http/json-body.js'
-import { frameworkErrors, registerProblemHandlers } from './http/problem.js'
+import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from './http/problem.js'
 import { Problem } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import storage from './plugins/app/storage.js'
@@ -49,12 +49,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
-    ajv: { customOptions: { strict: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors raised before routing (a bad URL, an over-long parameter) are problems too.
-    frameworkErrors
+    frameworkErrors,
+    clientErrorHandler
   })
   app.setValidatorCompiler(validatorCompiler)
+  // Responses are what is stored, as it is stored: items written by others (Rococo) may lack a field, hold
+  // text where JSON was expected or carry attributes the model does not declare. A schema-driven serializer
+  // would fail on those or quietly reshape them (defaults added, text turned into objects), so the response
+  // schemas document the API and JSON.stringify writes it.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
   registerJsonParser(app)
   app.decorateRequest('callerId', ZERO_ID)

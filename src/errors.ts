@@ -50,6 +50,15 @@ export const itemTooLarge = (): VersoError =>
 export const unstorableValue = (): VersoError =>
   new VersoError('VERSO_UNSTORABLE_VALUE', 400, 'Value cannot be stored', 'A field name or value in the entity is outside what DynamoDB can store (for example an empty field name, or a number with more than 38 significant digits or an exponent beyond ±125).')
 
+export const malformedHttp = (): VersoError =>
+  new VersoError('VERSO_MALFORMED_HTTP', 400, 'Malformed HTTP request', 'The request is not valid HTTP/1.1.')
+
+export const headersTooLarge = (): VersoError =>
+  new VersoError('VERSO_HEADERS_TOO_LARGE', 431, 'Request header fields too large', 'The request headers are larger than the server accepts.')
+
+export const requestTimeout = (): VersoError =>
+  new VersoError('VERSO_REQUEST_TIMEOUT', 408, 'Request timeout', 'The request was not received in time.')
+
 export const routeNotFound = (method: string, url: string): VersoError =>
   new VersoError('VERSO_ROUTE_NOT_FOUND', 404, 'Not found', `No route ${method} ${url.split('?')[0]?.slice(0, 200) ?? ''}.`)
 
@@ -69,6 +78,9 @@ export const preconditionFailed = (currentVersion: string | undefined): VersoErr
 export const versionConflict = (currentVersion: string | undefined): VersoError =>
   new VersoError('VERSO_VERSION_CONFLICT', 409, 'Version conflict',
     `The version in the body is not the current version${currentVersion === undefined ? '' : ` (${currentVersion})`}.`, { current_version: currentVersion })
+
+export const auditConflict = (model: string, id: string, version: string): VersoError =>
+  new VersoError('VERSO_AUDIT_CONFLICT', 409, 'Audit conflict', `The audit table already holds version ${version} of ${model} ${id}; nothing was written.`)
 
 export const writeContention = (): VersoError =>
   new VersoError('VERSO_WRITE_CONTENTION', 409, 'Concurrent write', 'Another write to the same entity was in progress; read it again and retry.')

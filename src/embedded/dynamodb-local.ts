@@ -81,7 +81,9 @@ export async function startDynamoDbLocal (options: EmbeddedOptions = {}): Promis
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGTERM')
-      await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))])
+      const patience = new AbortController()
+      await Promise.race([exited, sleep(5000, undefined, { signal: patience.signal }).then(() => child.kill('SIGKILL'), () => {})])
+      patience.abort()
     }
     watchdog.kill()
   }

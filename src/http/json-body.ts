@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import sjson from 'secure-json-parse'
 import { badRequest, malformedJson } from '../errors.js'
 
-export const JSON_MEDIA_TYPES = ['application/json', 'application/merge-patch+json']
+/** Media types parsed as JSON; PATCH takes both (merge-patch first), other writes application/json. */
+export const JSON_MEDIA_TYPES = ['application/merge-patch+json', 'application/json']
 
 /**
  * The JSON body parser for application/json and application/merge-patch+json. secure-json-parse refuses
@@ -20,7 +21,9 @@ export function registerJsonParser (app: FastifyInstance): void {
     try {
       done(null, sjson.parse(text, { protoAction: 'error', constructorAction: 'error' }))
     } catch (err) {
-      done(err instanceof SyntaxError ? malformedJson() : badRequest('The JSON body holds a forbidden key (__proto__ or constructor.prototype).'), undefined)
+      // secure-json-parse throws a SyntaxError for both; only its message tells a forbidden key from bad JSON.
+      const forbidden = err instanceof Error && /prototype/i.test(err.message)
+      done(forbidden ? badRequest('The JSON body holds a forbidden key (__proto__ or constructor.prototype).') : malformedJson(), undefined)
     }
   })
 }

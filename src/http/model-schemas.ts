@@ -1,6 +1,6 @@
 import { Type, type TSchema, type TProperties } from 'typebox'
 import type { Model } from '../models/define.js'
-import { ZERO_ID } from '../models/meta.js'
+import { ID_PATTERN, ZERO_ID } from '../models/meta.js'
 import { Id, VersionId } from './schemas.js'
 
 const EXAMPLE_META = {
@@ -15,7 +15,7 @@ const EXAMPLE_META = {
 const MetaFields = {
   entity_id: Id,
   version: VersionId,
-  previous_version: Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The version this one replaced; the zero id on create' }),
+  previous_version: Type.String({ pattern: ID_PATTERN, description: 'The version this one replaced; the zero id on create' }),
   active: Type.Boolean({ description: 'false once soft-deleted' }),
   changed_by_id: Type.String({ description: 'Id of the caller that wrote this version; the zero id when anonymous' }),
   changed_on: Type.String({ description: "UTC time of this version, as Python's isoformat() writes it", examples: [EXAMPLE_META.changed_on] })
@@ -48,7 +48,7 @@ export function modelSchemas (model: Model): ModelSchemas {
   const props = model.schema.properties as TProperties
   const example = model.versioned ? { ...EXAMPLE_META, ...model.example } : { entity_id: EXAMPLE_META.entity_id, ...model.example }
   const precondition: TProperties = model.versioned
-    ? { version: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The version this write is based on (alternative to If-Match)' })) }
+    ? { version: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'The version this write is based on (alternative to If-Match)' })) }
     : {}
   const readMeta = model.versioned ? MetaFields : { entity_id: Id }
   // Stored items may come from other writers (Rococo) that leave fields out: every field is optional on the way out.

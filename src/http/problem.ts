@@ -1,6 +1,9 @@
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import {
-  badRequest, bodyTooLarge, internalError, routeNotFound, unsupportedMediaType, VersoError
+  badRequest, bodyTooLarge, headersTooLarge, internalError, malformedHttp, requestTimeout, routeNotFound,
+  unsupportedMediaType, VersoError
 } from '../errors.js'
 import { validationError } from './validation.js'
 
@@ -31,8 +34,36 @@ declare module 'fastify' {
   }
 }
 
-function acceptedTypes (request: FastifyRequest): string[] {
+export function acceptedTypes (request: FastifyRequest): string[] {
   return request.routeOptions.config.acceptedTypes ?? ['application/json']
+}
+
+function problemBody (problem: VersoError, instance: string, requestId: string | undefined): Record<string, unknown> {
+  return {
+    type: problem.type,
+    title: problem.title,
+    status: problem.statusCode,
+    detail: problem.message,
+    instance,
+    code: problem.code,
+    ...(requestId === undefined ? {} : { request_id: requestId }),
+    ...problem.extra,
+    ...(problem.errors === undefined ? {} : { errors: problem.errors })
+  }
+}
+
+/**
+ * Requests Node's HTTP parser refuses before fastify sees them (not HTTP, headers too large, too slow):
+ * answered with a problem on the raw socket, then the connection is closed.
+ */
+export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const problem = err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge() : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? requestTimeout() : malformedHttp()
+  const body = JSON.stringify(problemBody(problem, '/', undefined))
+  socket.end(`HTTP/1.1 ${problem.statusCode} ${STATUS_CODES[problem.statusCode] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
 }
 
 export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyReply {
@@ -40,17 +71,7 @@ export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyR
   reply.header('x-request-id', request.id)
   if (problem.statusCode === 503) reply.header('retry-after', '1')
   if (problem.statusCode === 415 && request.method === 'PATCH') reply.header('accept-patch', acceptedTypes(request).join(', '))
-  return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send({
-    type: problem.type,
-    title: problem.title,
-    status: problem.statusCode,
-    detail: problem.message,
-    instance: request.url.split('?')[0] ?? request.url,
-    code: problem.code,
-    request_id: String(request.id),
-    ...problem.extra,
-    ...(problem.errors === undefined ? {} : { errors: problem.errors })
-  })
+  return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send(problemBody(problem, request.url.split('?')[0] ?? request.url, String(request.id)))
 }
 
 /**

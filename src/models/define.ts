@@ -42,6 +42,8 @@ export interface Model<S extends TObject = TObject> {
 }
 
 export const SERVER_MANAGED_FIELDS = ['entity_id', 'version', 'previous_version', 'active', 'changed_by_id', 'changed_on'] as const
+/** Query-string parameters of the list and read routes: a field of that name could not be filtered on. */
+export const RESERVED_FIELD_NAMES = ['limit', 'cursor', 'include_deleted', 'as_of', 'fields', 'order', 'sort'] as const
 
 const NAME = /^[A-Za-z][A-Za-z0-9]*$/
 const PATH = /^[a-z][a-z0-9-]*$/
@@ -68,6 +70,7 @@ export function defineModel<S extends TObject> (options: ModelOptions<S>): Model
   for (const [field, fieldSchema] of Object.entries(schema.properties)) {
     if (!FIELD.test(field)) throw new Error(`model ${name}: field name "${field}" is not allowed`)
     if ((SERVER_MANAGED_FIELDS as readonly string[]).includes(field)) throw new Error(`model ${name}: field "${field}" is managed by verso`)
+    if ((RESERVED_FIELD_NAMES as readonly string[]).includes(field)) throw new Error(`model ${name}: field name "${field}" is reserved for query parameters`)
     const type = schemaType(fieldSchema)
     if (type === 'object') jsonFields.add(field)
     else if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') scalarFields.add(field)

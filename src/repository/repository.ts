@@ -1,10 +1,10 @@
 import {
   GetItemCommand, ScanCommand, TransactionCanceledException, TransactWriteItemsCommand,
-  type DynamoDBClient, type TransactWriteItem
+  type CancellationReason, type DynamoDBClient, type TransactWriteItem
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { alreadyExists, entityNotFound, writeContention, VersoError } from '../errors.js'
+import { alreadyExists, auditConflict, entityNotFound, itemTooLarge, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../models/meta.js'
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
@@ -54,23 +54,33 @@ export class StaleVersionError extends Error {
   }
 }
 
-/** The replaced version is already in the audit table although the main item still has it. */
-export class AuditConflictError extends VersoError {
-  constructor (model: string, id: string, version: string) {
-    super('VERSO_AUDIT_CONFLICT', 409, 'Audit conflict',
-      `The audit table already holds version ${version} of ${model} ${id}; nothing was written.`)
-  }
-}
-
 type Validate = (fields: Entity) => void
-type CancellationCode = string | undefined
 
 const MAX_CONTENTION_ATTEMPTS = 4
+const TRANSIENT_CANCELLATIONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'])
 
 const fieldsOf = (entity: Entity): Entity => {
   const fields = { ...entity }
   for (const key of SERVER_MANAGED_FIELDS) delete fields[key]
   return fields
+}
+
+/** The fields of a new version, and which of them are carried over unchanged from the stored item. */
+interface Build { fields: Entity, untouched: readonly string[] }
+
+/** The cancellation code of each item of a transaction, in the order given; undefined where it was fine. */
+type Reasons = ReadonlyArray<CancellationReason | undefined>
+const codeOf = (reasons: Reasons, i: number): string | undefined => reasons[i]?.Code
+
+/**
+ * What a cancelled transaction means when none of our own conditions explains it: a value DynamoDB refuses,
+ * throttling that outlasted the retries (503), or writers that kept colliding (409).
+ */
+function unexplained (reasons: Reasons): VersoError {
+  const validation = reasons.find((r) => r?.Code === 'ValidationError')
+  if (validation !== undefined) return /size/i.test(validation.Message ?? '') ? itemTooLarge() : unstorableValue()
+  if (reasons.some((r) => r?.Code === 'TransactionConflict')) return writeContention()
+  return serviceUnavailable()
 }
 
 /**
@@ -109,30 +119,26 @@ export class EntityRepository {
       { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
       this.eventPut(model, 'created', state)
     ])
-    if (reasons !== undefined) {
-      if (reasons[0] === 'ConditionalCheckFailed') throw alreadyExists(model.name, id)
-      throw writeContention()
-    }
+    if (reasons !== undefined) throw codeOf(reasons, 0) === 'ConditionalCheckFailed' ? alreadyExists(model.name, id) : unexplained(reasons)
     return state
   }
 
   /** Full replacement: a new version whose fields are exactly `fields`. */
   async replace (model: Model, id: string, fields: Entity, options: VersionedWriteOptions): Promise<Entity> {
-    return await this.writeVersion(model, id, options, 'updated', () => fields)
+    return await this.writeVersion(model, id, options, 'updated', () => ({ fields, untouched: [] }))
   }
 
   /** RFC 7396 merge patch on the current fields; `validate` checks the merged result before anything is written. */
   async patch (model: Model, id: string, patch: Entity, options: VersionedWriteOptions & { validate: Validate }): Promise<Entity> {
-    return await this.writeVersion(model, id, options, 'updated', (current) => {
-      const merged = applyMergePatch(fieldsOf(current), patch) as Entity
-      options.validate(merged)
-      return merged
-    })
+    return await this.writeVersion(model, id, options, 'updated', (current) => this.merge(model, current, patch, options.validate))
   }
 
   /** Soft delete: a new version with `active = false` and the same fields. */
   async softDelete (model: Model, id: string, options: VersionedWriteOptions): Promise<Entity> {
-    return await this.writeVersion(model, id, options, 'deleted', fieldsOf)
+    return await this.writeVersion(model, id, options, 'deleted', (current) => {
+      const fields = fieldsOf(current)
+      return { fields, untouched: Object.keys(fields) }
+    })
   }
 
   /**
@@ -143,30 +149,39 @@ export class EntityRepository {
    * 4. Put of the change event into the outbox;
    * 2–4 in one TransactWriteItems. Two round trips in all.
    */
-  private async writeVersion (model: Model, id: string, options: VersionedWriteOptions, action: ChangeAction, build: (current: Entity) => Entity): Promise<Entity> {
+  private async writeVersion (model: Model, id: string, options: VersionedWriteOptions, action: ChangeAction, build: (current: Entity) => Build): Promise<Entity> {
     const { main, audit } = this.tables(model)
     const storedItem = await this.readItem(model, id)
     const current = storedItem === undefined ? undefined : fromItem(model, storedItem)
     if (storedItem === undefined || current === undefined || (current.active === false && action !== 'restored')) {
       throw entityNotFound(model.name, id)
     }
-    const readVersion = String(current.version)
+    if (typeof current.version !== 'string') throw new Error(`${model.name} ${id} is stored without a version: not a versioned item`)
+    const readVersion = current.version
     if (!options.expected.includes(readVersion)) throw new StaleVersionError(readVersion)
 
+    const { fields, untouched } = build(current)
     const next: Entity = {
-      ...build(current),
+      ...fields,
       entity_id: id,
       ...nextVersionStamp(typeof current.changed_on === 'string' ? current.changed_on : undefined),
       previous_version: readVersion,
       active: action !== 'deleted',
       changed_by_id: options.actor ?? ZERO_ID
     }
+    // Fields carried over keep their stored attribute values exactly (a number with more digits than a
+    // double holds is not rounded by a write that did not touch it).
+    const nextItem = toItem(model, next)
+    for (const key of untouched) {
+      const stored = storedItem[key]
+      if (stored !== undefined) nextItem[key] = stored
+    }
     const reasons = await this.commit([
       { Put: { TableName: audit, Item: storedItem, ConditionExpression: 'attribute_not_exists(#version)', ExpressionAttributeNames: { '#version': 'version' } } },
       {
         Put: {
           TableName: main,
-          Item: toItem(model, next),
+          Item: nextItem,
           ConditionExpression: '#version = :read_version',
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':read_version': { S: readVersion } }
@@ -175,28 +190,52 @@ export class EntityRepository {
       this.eventPut(model, action, next)
     ])
     if (reasons === undefined) return next
-    const [auditReason, mainReason] = reasons
-    if (mainReason === 'ConditionalCheckFailed') {
+    if (codeOf(reasons, 1) === 'ConditionalCheckFailed') {
       const now = await this.readItem(model, id)
       throw new StaleVersionError(now?.version?.S)
     }
-    if (auditReason === 'ConditionalCheckFailed') throw new AuditConflictError(model.name, id, readVersion)
-    throw writeContention()
+    if (codeOf(reasons, 0) === 'ConditionalCheckFailed') throw auditConflict(model.name, id, readVersion)
+    throw unexplained(reasons)
   }
 
-  /** Non-versioned models (Rococo's BaseModel): the item is overwritten, no audit, no lock. Creates when absent. */
+  /**
+   * A merge patch on the current fields. The merged fields are validated, except attributes the stored item
+   * has but the model does not declare (another writer's): those are carried through untouched.
+   */
+  private merge (model: Model, current: Entity, patch: Entity, validate: Validate): Build {
+    const base = fieldsOf(current)
+    const merged = applyMergePatch(base, patch) as Entity
+    const checked = { ...merged }
+    if (!model.allowExtra) {
+      for (const key of Object.keys(checked)) {
+        if (!Object.hasOwn(model.schema.properties, key) && !Object.hasOwn(patch, key)) delete checked[key]
+      }
+    }
+    validate(checked)
+    return { fields: merged, untouched: Object.keys(base).filter((key) => !Object.hasOwn(patch, key)) }
+  }
+
+  /**
+   * Non-versioned models (Rococo's BaseModel): the item is overwritten, no audit, no lock. Creates when
+   * absent: a Put that only succeeds on a new id tells a creation from a replacement, also under concurrency.
+   */
   async upsert (model: Model, id: string, fields: Entity): Promise<{ state: Entity, created: boolean }> {
-    const existing = await this.readItem(model, id)
-    return { state: await this.overwrite(model, { ...fields, entity_id: id }, existing === undefined ? 'created' : 'updated'), created: existing === undefined }
+    const state = { ...fields, entity_id: id }
+    const created = await this.commit([
+      { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
+      this.eventPut(model, 'created', state)
+    ])
+    if (created === undefined) return { state, created: true }
+    if (codeOf(created, 0) !== 'ConditionalCheckFailed') throw unexplained(created)
+    return { state: await this.overwrite(model, state, 'updated'), created: false }
   }
 
   /** Non-versioned merge patch: read, merge, validate, overwrite. Last writer wins, as in Rococo's BaseModel. */
   async patchUnversioned (model: Model, id: string, patch: Entity, validate: Validate): Promise<Entity> {
-    const current = await this.get(model, id)
-    if (current === undefined) throw entityNotFound(model.name, id)
-    const merged = applyMergePatch(fieldsOf(current), patch) as Entity
-    validate(merged)
-    return await this.overwrite(model, { ...merged, entity_id: id }, 'updated')
+    const item = await this.readItem(model, id)
+    if (item === undefined) throw entityNotFound(model.name, id)
+    const { fields } = this.merge(model, fromItem(model, item), patch, validate)
+    return await this.overwrite(model, { ...fields, entity_id: id }, 'updated')
   }
 
   /** Non-versioned delete: the item is removed; the answer and the event carry its final state. */
@@ -208,8 +247,7 @@ export class EntityRepository {
       this.eventPut(model, 'deleted', current)
     ])
     if (reasons === undefined) return current
-    if (reasons[0] === 'ConditionalCheckFailed') throw entityNotFound(model.name, id)
-    throw writeContention()
+    throw codeOf(reasons, 0) === 'ConditionalCheckFailed' ? entityNotFound(model.name, id) : unexplained(reasons)
   }
 
   /**
@@ -249,7 +287,7 @@ export class EntityRepository {
       { Put: { TableName: this.tables(model).main, Item: toItem(model, state) } },
       this.eventPut(model, action, state)
     ])
-    if (reasons !== undefined) throw writeContention()
+    if (reasons !== undefined) throw unexplained(reasons)
     return state
   }
 
@@ -274,25 +312,27 @@ export class EntityRepository {
   }
 
   /**
-   * Runs one transaction. Returns undefined when it committed, or the cancellation code of each item (in
-   * the order given) when a condition failed. Cancellations caused only by another transaction in flight on
-   * the same items (TransactionConflict) are retried a few times with jittered backoff: the retry then
-   * either commits or fails its condition, which is the true answer.
+   * Runs one transaction. Returns undefined when it committed, or the cancellation reason of each item (in
+   * the order given) when it was cancelled. Cancellations caused only by another transaction in flight on
+   * the same items, or by throttling, are retried a few times with jittered backoff: the retry then either
+   * commits or fails its condition, which is the true answer.
    */
-  private async commit (items: TransactWriteItem[]): Promise<CancellationCode[] | undefined> {
+  private async commit (items: TransactWriteItem[]): Promise<Reasons | undefined> {
     for (let attempt = 1; ; attempt++) {
+      let reasons: Reasons
       try {
         await this.guard(this.client.send(new TransactWriteItemsCommand({ TransactItems: items })))
-        this.announce(items)
-        return undefined
+        break
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err
-        const codes = (err.CancellationReasons ?? []).map((r) => (r.Code === 'None' ? undefined : r.Code))
-        const transient = codes.every((c) => c === undefined || c === 'TransactionConflict' || c === 'ThrottlingError')
-        if (!transient || attempt >= MAX_CONTENTION_ATTEMPTS) return codes
-        await sleep(Math.round(Math.random() * 20 * 2 ** attempt))
+        reasons = (err.CancellationReasons ?? []).map((r) => (r.Code === undefined || r.Code === 'None' ? undefined : r))
       }
+      const transient = reasons.every((r) => r === undefined || TRANSIENT_CANCELLATIONS.has(r.Code ?? ''))
+      if (!transient || attempt >= MAX_CONTENTION_ATTEMPTS) return reasons
+      await sleep(Math.round(Math.random() * 20 * 2 ** attempt))
     }
+    this.announce(items)
+    return undefined
   }
 
   private announce (items: readonly TransactWriteItem[]): void {

@@ -3,15 +3,17 @@ import { Type } from 'typebox'
 import { entityNotFound, serverManagedField, unsupportedMediaType } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { decodeCursor, encodeCursor } from '../http/cursor.js'
+import { JSON_MEDIA_TYPES } from '../http/json-body.js'
 import { modelSchemas } from '../http/model-schemas.js'
+import { acceptedTypes } from '../http/problem.js'
 import { etagOf, notModified, requirePrecondition, staleProblem, type Precondition } from '../http/preconditions.js'
-import { ETagHeader, Id, problemResponses } from '../http/schemas.js'
+import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
 import { bodyValidator } from '../http/validation.js'
 import { StaleVersionError, type EntityRepository } from '../repository/repository.js'
 import type { Entity } from '../storage/item-mapping.js'
 
 const JSON_TYPES = ['application/json']
-const PATCH_TYPES = ['application/merge-patch+json', 'application/json']
+const PATCH_TYPES = JSON_MEDIA_TYPES
 
 const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
 const hasBody = (request: FastifyRequest): boolean =>
@@ -23,7 +25,7 @@ const hasBody = (request: FastifyRequest): boolean =>
  */
 function guardBody (forbidden: readonly string[]): preValidationHookHandler {
   return async (request) => {
-    const accepted = request.routeOptions.config.acceptedTypes ?? JSON_TYPES
+    const accepted = acceptedTypes(request)
     if (hasBody(request) && !accepted.includes(mediaType(request.headers['content-type']))) {
       throw unsupportedMediaType(request.headers['content-type'], accepted)
     }
@@ -47,7 +49,7 @@ const IncludeDeleted = Type.Object({
 const IfMatch = Type.Object({
   'if-match': Type.Optional(Type.String({ description: 'The version this write is based on, as an entity tag: "<version>". Required unless the body has version.' }))
 })
-const DeleteBody = Type.Union([Type.Object({ version: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false }), Type.Null()])
+const DeleteBody = Type.Union([Type.Object({ version: VersionId }, { additionalProperties: false }), Type.Null()])
 
 /** The REST routes of one model (DESIGN §3), all derived from its declaration. */
 export function registerModelRoutes (app: FastifyInstance, model: Model, repository: EntityRepository): void {

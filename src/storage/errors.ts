@@ -2,7 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import { itemTooLarge, serviceUnavailable, unstorableValue, VersoError } from '../errors.js'
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
-const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'InternalServerError', 'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'])
+const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'InternalServerError', 'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TransactionInProgressException'])
 
 /**
  * Turns the DynamoDB failures a client can cause or must wait out into domain errors; anything else
@@ -14,7 +14,7 @@ export function mapStorageError (err: unknown): unknown {
   if (e.name === 'ValidationException') {
     const message = e.message ?? ''
     if (/size/i.test(message) && /(exceed|maximum|limit)/i.test(message)) return itemTooLarge()
-    if (/number|numeric|attribute name/i.test(message)) return unstorableValue()
+    if (/number|numeric|attribute name|nest/i.test(message)) return unstorableValue()
     return err
   }
   if ((e.code !== undefined && UNAVAILABLE_CODES.has(e.code)) || (e.name !== undefined && UNAVAILABLE_NAMES.has(e.name)) ||

@@ -52,6 +52,8 @@ export async function ensureTables (client: DynamoDBClient, prefix: string, mode
         throw new Error(`table ${table.TableName} exists with keys (${keyText(Table?.KeySchema)}), verso needs (${keyText(table.KeySchema)})`)
       }
       result.existing.push(table.TableName)
+      // Another replica may have just created it: wait until it is usable.
+      if (Table?.TableStatus !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
       return
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err

@@ -9,6 +9,8 @@ t.test('timestamps as Python isoformat() writes them', async (t) => {
   t.equal(parseTimestampMicros('2026-11-26T23:51:48+00:00'), Date.UTC(2026, 10, 26, 23, 51, 48) * 1000)
   t.equal(parseTimestampMicros('2026-11-27T01:51:48.5+02:00'), Date.UTC(2026, 10, 26, 23, 51, 48, 500) * 1000, 'offsets are honoured')
   t.equal(parseTimestampMicros('2026-11-26T23:51:48Z'), Date.UTC(2026, 10, 26, 23, 51, 48) * 1000)
+  t.equal(parseTimestampMicros('2026-11-26 23:51:48.540123+00:00'), Date.UTC(2026, 10, 26, 23, 51, 48, 540) * 1000 + 123, 'str(datetime) with a space')
+  t.equal(parseTimestampMicros('2026-11-26T23:51:48.540123+0000'), Date.UTC(2026, 10, 26, 23, 51, 48, 540) * 1000 + 123, "PynamoDB's UTCDateTimeAttribute")
   t.equal(parseTimestampMicros('yesterday'), undefined)
   for (const micros of [0, 1, 999_999, 1_000_000, 1795738747512345]) {
     t.equal(parseTimestampMicros(formatTimestamp(micros)), micros, `round trip ${micros}`)
