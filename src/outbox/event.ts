@@ -16,6 +16,12 @@ export interface ChangeEvent {
   datacontenttype: 'application/json'
   /** CloudEvents partitioning extension: events of one entity share a partition. */
   partitionkey: string
+  /**
+   * CloudEvents sequence extension: `changed_on` in microseconds since the epoch, zero-padded to 17 digits.
+   * Per entity it strictly increases along the version chain (DESIGN §1), and as a fixed-width string it
+   * compares correctly as text, which is how the extension says to compare it.
+   */
+  sequence: string
   data: Entity
 }
 
@@ -30,9 +36,12 @@ export function buildEvent (modelPath: string, action: ChangeAction, state: Enti
     time,
     datacontenttype: 'application/json',
     partitionkey: entityId,
+    sequence: sequenceOf(time),
     data: state
   }
 }
+
+export const sequenceOf = (time: string): string => String(parseTimestampMicros(time) ?? Date.now() * 1000).padStart(17, '0')
 
 /** The shard of an entity's events: a stable hash of its id, so one entity's events stay in one shard, in order. */
 export function shardOf (entityId: string, shards: number): number {
@@ -44,10 +53,9 @@ export function shardOf (entityId: string, shards: number): number {
  * event id. An entity's `changed_on` strictly increases, so a shard read oldest-first is in per-entity order.
  */
 export function outboxItem (event: ChangeEvent, shards: number): Item {
-  const micros = parseTimestampMicros(event.time) ?? Date.now() * 1000
   return marshall({
     shard: shardOf(event.subject, shards),
-    sk: `${String(micros).padStart(17, '0')}#${event.id}`,
+    sk: `${event.sequence}#${event.id}`,
     event_id: event.id,
     entity_id: event.subject,
     type: event.type,

@@ -77,6 +77,8 @@ export class OutboxRelay {
   private readonly gate: Gate
   private readonly workers = new Map<number, Promise<void>>()
   private readonly wakers = new Map<number, () => void>()
+  /** Shards nudged while their worker was busy: the worker reads again instead of idling. */
+  private readonly nudged = new Set<number>()
   /** Shards to hand back: their worker stops after its batch and releases the lease. */
   private readonly draining = new Set<number>()
   private readonly counters = { published: 0, failed: 0, deadLettered: 0 }
@@ -102,7 +104,9 @@ export class OutboxRelay {
 
   /** Wakes the worker of a shard (this process just committed an event there). */
   nudge (shard: number): void {
-    this.wakers.get(shard)?.()
+    const wake = this.wakers.get(shard)
+    if (wake === undefined) this.nudged.add(shard)
+    else wake()
   }
 
   /** Finishes the batches in flight, releases every lease, closes the publisher. */
@@ -159,6 +163,7 @@ export class OutboxRelay {
     let failures = 0
     while (!this.stopping && !this.draining.has(shard) && this.leases.canWork(shard)) {
       let result: { read: number, retry: number }
+      this.nudged.delete(shard)
       try {
         result = await this.gate.run(async () => await this.processBatch(shard))
       } catch (err) {
@@ -176,6 +181,7 @@ export class OutboxRelay {
   }
 
   private async idle (shard: number): Promise<void> {
+    if (this.nudged.delete(shard)) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, this.options.idlePollMs)
       function done (): void { clearTimeout(timer); resolve() }
