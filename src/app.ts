@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Config } from './config/config.js'
 import type { Model } from './models/define.js'
 import { ZERO_ID } from './models/meta.js'
 import { models as builtInModels } from './models/index.js'
+import { CursorCodec } from './http/cursor.js'
 import { registerJsonParser } from './http/json-body.js'
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from './http/problem.js'
 import { Problem } from './http/schemas.js'
@@ -13,9 +14,14 @@ import storage from './plugins/app/storage.js'
 import swagger from './plugins/external/swagger.js'
 import { registerModelRoutes } from './routes/entities.js'
 import { registerHealthRoutes } from './routes/health.js'
+import { registerHistoryRoutes } from './routes/history.js'
 import { outboxTable } from './storage/table-names.js'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Signs and checks page cursors. */
+    cursors: CursorCodec
+  }
   interface FastifyRequest {
     /** Who is writing: `changed_by_id` of the versions this request makes. The zero id when anonymous. */
     callerId: string
@@ -23,7 +29,7 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
-  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'>
+  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & { CURSOR_SECRET?: string }
   dynamo: DynamoDBClient
   /** Destroy the DynamoDB client on close. */
   ownsClient?: boolean
@@ -63,6 +69,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
   registerJsonParser(app)
   app.decorateRequest('callerId', ZERO_ID)
+  // Without CURSOR_SECRET cursors are signed with a key of this process only (server.ts warns about it).
+  app.decorate('cursors', new CursorCodec(config.CURSOR_SECRET ?? randomBytes(32).toString('hex')))
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.addSchema(Problem)
 
@@ -76,6 +84,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
-  for (const model of options.models ?? builtInModels) registerModelRoutes(app, model, app.repository)
+  for (const model of options.models ?? builtInModels) {
+    registerModelRoutes(app, model, app.repository)
+    registerHistoryRoutes(app, model, app.repository)
+  }
   return app
 }

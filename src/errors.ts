@@ -65,6 +65,12 @@ export const routeNotFound = (method: string, url: string): VersoError =>
 export const entityNotFound = (model: string, id: string): VersoError =>
   new VersoError('VERSO_ENTITY_NOT_FOUND', 404, 'Entity not found', `${model} ${id} does not exist or has been deleted.`)
 
+export const versionNotFound = (model: string, id: string, version: string): VersoError =>
+  new VersoError('VERSO_VERSION_NOT_FOUND', 404, 'Version not found', `${model} ${id} has no version ${version}.`)
+
+export const notVersioned = (model: string): VersoError =>
+  new VersoError('VERSO_NOT_VERSIONED', 405, 'Not versioned', `${model} is not versioned: it keeps no history, so there are no versions to read, compare or restore.`)
+
 export const alreadyExists = (model: string, id: string): VersoError =>
   new VersoError('VERSO_ALREADY_EXISTS', 409, 'Entity already exists', `${model} ${id} already exists.`)
 

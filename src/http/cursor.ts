@@ -1,22 +1,30 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { badRequest } from '../errors.js'
-import { isId } from '../models/meta.js'
 
-/** Opaque, URL-safe page cursor: the scan's LastEvaluatedKey (an entity id) in base64url JSON. */
-export function encodeCursor (lastKey: Record<string, AttributeValue>): string {
-  return Buffer.from(JSON.stringify(lastKey)).toString('base64url')
-}
+/**
+ * Opaque, URL-safe, tamper-evident page cursors: base64url JSON plus an HMAC-SHA256 over it and a scope
+ * (model, route, entity, filters). A cursor that was changed, or that was issued for another model, entity
+ * or filter set, is refused with a 400. CURSOR_SECRET must be the same on every replica.
+ */
+export class CursorCodec {
+  constructor (private readonly secret: string) {}
 
-export function decodeCursor (cursor: string): Record<string, AttributeValue> {
-  let key: unknown
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    key = undefined
+  encode (payload: unknown, scope: string): string {
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
+    return `${body}.${this.sign(body, scope)}`
   }
-  const entityId = (key as { entity_id?: { S?: unknown } } | undefined)?.entity_id?.S
-  if (typeof key !== 'object' || key === null || Object.keys(key).length !== 1 || !isId(entityId)) {
-    throw badRequest('cursor is not a cursor this service issued; start again without it.')
+
+  decode (cursor: string, scope: string): unknown {
+    const [body = '', signature = '', extra] = cursor.split('.')
+    const expected = Buffer.from(this.sign(body, scope))
+    const given = Buffer.from(signature)
+    if (extra !== undefined || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      throw badRequest('cursor is not a cursor this service issued for this request; start again without it.')
+    }
+    return JSON.parse(Buffer.from(body, 'base64url').toString('utf8'))
   }
-  return { entity_id: { S: entityId } }
+
+  private sign (body: string, scope: string): string {
+    return createHmac('sha256', this.secret).update(`${scope}\n${body}`).digest('base64url')
+  }
 }

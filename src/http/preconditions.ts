@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify'
 import { badRequest, preconditionFailed, preconditionRequired, versionConflict, type VersoError } from '../errors.js'
 import { isId } from '../models/meta.js'
+import { StaleVersionError } from '../repository/repository.js'
 
 export const etagOf = (version: unknown): string => `"${String(version)}"`
 
@@ -51,4 +53,20 @@ export function notModified (ifNoneMatch: string | undefined, version: unknown):
   if (ifNoneMatch === undefined || version === undefined) return false
   const tags = parseEntityTags(ifNoneMatch)
   return tags.any || [...tags.strong, ...tags.weak].includes(String(version))
+}
+
+/**
+ * Runs a versioned write based on the request's precondition (If-Match, or `version` in the body) and turns
+ * a stale base version into 412 (If-Match) or 409 (body version), naming the current version.
+ */
+export async function writeWithPrecondition<T> (request: FastifyRequest, write: (versions: string[]) => Promise<T>): Promise<T> {
+  const body = request.body
+  const bodyVersion = typeof body === 'object' && body !== null ? (body as { version?: unknown }).version : undefined
+  const precondition = requirePrecondition(request.headers['if-match'], bodyVersion)
+  try {
+    return await write(precondition.versions)
+  } catch (err) {
+    if (err instanceof StaleVersionError) throw staleProblem(precondition, err.current)
+    throw err
+  }
 }

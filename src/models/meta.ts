@@ -13,7 +13,7 @@ export const newEntityId = (): string => randomUUID().replaceAll('-', '')
 export const newVersion = (msecs?: number): string => uuidv7(msecs === undefined ? undefined : { msecs }).replaceAll('-', '')
 
 // isoformat() (`T`, `+00:00`), str(datetime) (a space), PynamoDB's UTCDateTimeAttribute (`+0000`) and RFC 3339 (`Z`).
-const PY_ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/
+const PY_ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:?\d{2})?$/
 
 /** Parses a timestamp as Python's isoformat() writes it (also RFC 3339) into microseconds since the epoch. */
 export function parseTimestampMicros (text: string): number | undefined {
@@ -22,8 +22,9 @@ export function parseTimestampMicros (text: string): number | undefined {
   const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
   if (Number.isNaN(ms)) return undefined
-  const offsetMinutes = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)))
-  return (ms - offsetMinutes * 60_000) * 1000 + Number(frac.padEnd(6, '0'))
+  const offsetMinutes = zone.toUpperCase() === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)))
+  // Beyond microseconds (RFC 3339 allows nanoseconds) the digits are cut: changed_on has microseconds.
+  return (ms - offsetMinutes * 60_000) * 1000 + Number(frac.slice(0, 6).padEnd(6, '0'))
 }
 
 /**

@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { alreadyExists, auditConflict, entityNotFound, itemTooLarge, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
+import { alreadyExists, auditConflict, entityNotFound, versionNotFound, itemTooLarge, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../models/meta.js'
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
@@ -12,6 +12,7 @@ import { mapStorageError } from '../storage/errors.js'
 import { fromItem, toItem, type Entity, type Item } from '../storage/item-mapping.js'
 import { modelTables, outboxTable } from '../storage/table-names.js'
 import { applyMergePatch } from './merge-patch.js'
+import { VersionHistory } from './history.js'
 
 export interface RepositoryOptions {
   client: DynamoDBClient
@@ -65,8 +66,11 @@ const fieldsOf = (entity: Entity): Entity => {
   return fields
 }
 
-/** The fields of a new version, and which of them are carried over unchanged from the stored item. */
-interface Build { fields: Entity, untouched: readonly string[] }
+/**
+ * The fields of a new version, and which of them are carried over unchanged, attribute for attribute, from
+ * `source` (the stored current item unless said otherwise).
+ */
+interface Build { fields: Entity, untouched: readonly string[], source?: Item }
 
 /** The cancellation code of each item of a transaction, in the order given; undefined where it was fine. */
 type Reasons = ReadonlyArray<CancellationReason | undefined>
@@ -94,8 +98,11 @@ export class EntityRepository {
   private readonly shards: number
   private readonly source: string
   private readonly onEventCommitted: ((shard: number) => void) | undefined
+  /** Reads of past versions (versions, as_of, diff). */
+  readonly history: VersionHistory
 
   constructor (options: RepositoryOptions) {
+    this.history = new VersionHistory(options.client, options.tablePrefix)
     this.client = options.client
     this.prefix = options.tablePrefix
     this.shards = options.outboxShards
@@ -142,6 +149,21 @@ export class EntityRepository {
   }
 
   /**
+   * A new version whose fields equal those of `version` (past or current), exactly as they were stored.
+   * Undeletes a soft-deleted entity. The past version is read while the current one is: two round trips.
+   */
+  async restore (model: Model, id: string, version: string, options: VersionedWriteOptions): Promise<Entity> {
+    const past = this.history.pastVersion(model, id, version)
+    past.catch(() => {}) // awaited in build; a failure before that must not surface as an unhandled rejection
+    return await this.writeVersion(model, id, options, 'restored', async (current, stored) => {
+      const target = current.version === version ? stored : await past
+      if (target === undefined) throw versionNotFound(model.name, id, version)
+      const fields = fieldsOf(fromItem(model, target))
+      return { fields, untouched: Object.keys(fields), source: target }
+    })
+  }
+
+  /**
    * The write path of every versioned change, DESIGN §2:
    * 1. consistent read of the current item (for the audit copy, the precondition and the merge);
    * 2. Put of that item, exactly as stored, into the audit table (`attribute_not_exists`);
@@ -149,7 +171,7 @@ export class EntityRepository {
    * 4. Put of the change event into the outbox;
    * 2–4 in one TransactWriteItems. Two round trips in all.
    */
-  private async writeVersion (model: Model, id: string, options: VersionedWriteOptions, action: ChangeAction, build: (current: Entity) => Build): Promise<Entity> {
+  private async writeVersion (model: Model, id: string, options: VersionedWriteOptions, action: ChangeAction, build: (current: Entity, stored: Item) => Build | Promise<Build>): Promise<Entity> {
     const { main, audit } = this.tables(model)
     const storedItem = await this.readItem(model, id)
     const current = storedItem === undefined ? undefined : fromItem(model, storedItem)
@@ -160,7 +182,7 @@ export class EntityRepository {
     const readVersion = current.version
     if (!options.expected.includes(readVersion)) throw new StaleVersionError(readVersion)
 
-    const { fields, untouched } = build(current)
+    const { fields, untouched, source = storedItem } = await build(current, storedItem)
     const next: Entity = {
       ...fields,
       entity_id: id,
@@ -173,7 +195,7 @@ export class EntityRepository {
     // double holds is not rounded by a write that did not touch it).
     const nextItem = toItem(model, next)
     for (const key of untouched) {
-      const stored = storedItem[key]
+      const stored = source[key]
       if (stored !== undefined) nextItem[key] = stored
     }
     const reasons = await this.commit([

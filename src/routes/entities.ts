@@ -2,15 +2,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHa
 import { Type } from 'typebox'
 import { entityNotFound, serverManagedField, unsupportedMediaType } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
-import { decodeCursor, encodeCursor } from '../http/cursor.js'
 import { JSON_MEDIA_TYPES } from '../http/json-body.js'
 import { modelSchemas } from '../http/model-schemas.js'
 import { acceptedTypes } from '../http/problem.js'
-import { etagOf, notModified, requirePrecondition, staleProblem, type Precondition } from '../http/preconditions.js'
+import { etagOf, notModified, writeWithPrecondition } from '../http/preconditions.js'
 import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
 import { bodyValidator } from '../http/validation.js'
-import { StaleVersionError, type EntityRepository } from '../repository/repository.js'
-import type { Entity } from '../storage/item-mapping.js'
+import type { EntityRepository } from '../repository/repository.js'
+import type { Entity, Item } from '../storage/item-mapping.js'
+import { instant } from '../http/instant.js'
 
 const JSON_TYPES = ['application/json']
 const PATCH_TYPES = JSON_MEDIA_TYPES
@@ -43,8 +43,11 @@ const bodyFields = (body: unknown): Entity => {
 }
 
 const IdParams = Type.Object({ id: Id })
-const IncludeDeleted = Type.Object({
-  include_deleted: Type.Boolean({ default: false, description: 'Return the entity even when it is soft-deleted' })
+const includeDeleted = Type.Boolean({ default: false, description: 'Return the entity even when it is soft-deleted' })
+const IncludeDeleted = Type.Object({ include_deleted: includeDeleted }, { additionalProperties: false })
+const ReadAsOf = Type.Object({
+  include_deleted: includeDeleted,
+  as_of: Type.Optional(Type.String({ format: 'date-time', description: 'RFC 3339 time: answer with the version that was current then (404 before the entity existed)', examples: ['2026-11-26T23:51:48.540000+00:00'] }))
 }, { additionalProperties: false })
 const IfMatch = Type.Object({
   'if-match': Type.Optional(Type.String({ description: 'The version this write is based on, as an entity tag: "<version>". Required unless the body has version.' }))
@@ -68,18 +71,6 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   const sendEntity = (reply: FastifyReply, entity: Entity, status = 200): FastifyReply => {
     if (versioned) reply.header('etag', etagOf(entity.version))
     return reply.code(status).send(entity)
-  }
-
-  /** Runs a versioned write and turns a stale base version into 412 (If-Match) or 409 (body version). */
-  const withPrecondition = async (request: FastifyRequest, body: unknown, write: (p: Precondition) => Promise<Entity>): Promise<Entity> => {
-    const bodyVersion = typeof body === 'object' && body !== null ? (body as Entity).version : undefined
-    const precondition = requirePrecondition(request.headers['if-match'], bodyVersion)
-    try {
-      return await write(precondition)
-    } catch (err) {
-      if (err instanceof StaleVersionError) throw staleProblem(precondition, err.current)
-      throw err
-    }
   }
 
   app.post(base, {
@@ -109,9 +100,9 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     schema: {
       tags,
       operationId: `get${name}`,
-      summary: `Read the current version of a ${name}`,
+      summary: versioned ? `Read a ${name}: the current version, or the one current at as_of` : `Read a ${name}`,
       params: IdParams,
-      querystring: IncludeDeleted,
+      querystring: versioned ? ReadAsOf : IncludeDeleted,
       headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'Answer 304 when this entity tag is current' })) }),
       response: {
         200: withETag(`The current ${name}`),
@@ -121,8 +112,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    const { include_deleted: includeDeleted } = request.query as { include_deleted: boolean }
-    const entity = await repository.get(model, id)
+    const { include_deleted: includeDeleted, as_of: asOf } = request.query as { include_deleted: boolean, as_of?: string }
+    const entity = asOf === undefined ? await repository.get(model, id) : await repository.history.asOf(model, id, instant(asOf))
     if (entity === undefined || (entity.active === false && !includeDeleted)) throw entityNotFound(name, id)
     if (versioned && notModified(request.headers['if-none-match'], entity.version)) {
       return reply.code(304).header('etag', etagOf(entity.version)).send()
@@ -141,13 +132,14 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     }
   }, async (request) => {
     const { limit, cursor, include_deleted: includeDeleted, ...filters } = request.query as Record<string, unknown> & { limit: number, cursor?: string, include_deleted: boolean }
+    const scope = `list:${name}:${includeDeleted ? 1 : 0}:${JSON.stringify(Object.entries(filters).sort(([a], [b]) => a.localeCompare(b)))}`
     const page = await repository.list(model, {
       filters: filters as Record<string, string | number | boolean>,
       limit,
       includeDeleted,
-      ...(cursor === undefined ? {} : { startKey: decodeCursor(cursor) })
+      ...(cursor === undefined ? {} : { startKey: app.cursors.decode(cursor, scope) as Item })
     })
-    return { items: page.items, next_cursor: page.lastKey === undefined ? null : encodeCursor(page.lastKey) }
+    return { items: page.items, next_cursor: page.lastKey === undefined ? null : app.cursors.encode(page.lastKey, scope) }
   })
 
   app.put(`${base}/:id`, {
@@ -174,8 +166,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       const { state, created } = await repository.upsert(model, id, bodyFields(request.body))
       return sendEntity(reply, state, created ? 201 : 200)
     }
-    const state = await withPrecondition(request, request.body, (p) =>
-      repository.replace(model, id, bodyFields(request.body), { expected: p.versions, actor: request.callerId }))
+    const state = await writeWithPrecondition(request, async (expected) =>
+      await repository.replace(model, id, bodyFields(request.body), { expected, actor: request.callerId }))
     return sendEntity(reply, state)
   })
 
@@ -200,8 +192,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     const { id } = request.params as { id: string }
     const patch = bodyFields(request.body)
     const state = versioned
-      ? await withPrecondition(request, request.body, (p) =>
-        repository.patch(model, id, patch, { expected: p.versions, actor: request.callerId, validate: validateFields }))
+      ? await writeWithPrecondition(request, async (expected) =>
+        await repository.patch(model, id, patch, { expected, actor: request.callerId, validate: validateFields }))
       : await repository.patchUnversioned(model, id, patch, validateFields)
     return sendEntity(reply, state)
   })
@@ -226,8 +218,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     if (!versioned) return sendEntity(reply, await repository.hardDelete(model, id))
-    const state = await withPrecondition(request, request.body ?? undefined, (p) =>
-      repository.softDelete(model, id, { expected: p.versions, actor: request.callerId }))
+    const state = await writeWithPrecondition(request, async (expected) =>
+      await repository.softDelete(model, id, { expected, actor: request.callerId }))
     return sendEntity(reply, state)
   })
 }

@@ -165,7 +165,7 @@ t.test('paging through 30 entities with limit=7 returns each exactly once', asyn
     t.ok(body.items.length <= 7, 'a page holds at most limit items')
     seen.push(...(body.items as Array<{ entity_id: string }>).map((i) => i.entity_id))
     cursor = body.next_cursor
-    if (cursor !== null) t.match(cursor, /^[A-Za-z0-9_-]+$/, 'cursor is URL-safe')
+    if (cursor !== null) t.match(cursor, /^[A-Za-z0-9_.~-]+$/, 'cursor is URL-safe')
     pages++
     if (pages > 50) throw new Error('paging does not end')
   } while (cursor !== null)

@@ -1,0 +1,141 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { createPatch } from 'rfc6902'
+import { Type } from 'typebox'
+import { entityNotFound, notVersioned, versionNotFound } from '../errors.js'
+import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
+import { instant } from '../http/instant.js'
+import { modelSchemas } from '../http/model-schemas.js'
+import { etagOf, writeWithPrecondition } from '../http/preconditions.js'
+import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
+import type { HistoryCursor } from '../repository/history.js'
+import type { EntityRepository } from '../repository/repository.js'
+import type { Entity } from '../storage/item-mapping.js'
+
+const VersionParams = Type.Object({ id: Id, version: VersionId })
+const time = (description: string): ReturnType<typeof Type.String> => Type.String({ format: 'date-time', description, examples: ['2026-11-26T23:51:48.540000+00:00'] })
+
+const JsonPatch = Type.Array(Type.Object({
+  op: Type.String({ enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }),
+  path: Type.String({ description: 'JSON Pointer' }),
+  from: Type.Optional(Type.String()),
+  value: Type.Optional(Type.Unknown())
+}), { description: 'RFC 6902 JSON Patch that turns the first version into the second', examples: [[{ op: 'replace', path: '/last_name', value: 'Byron' }, { op: 'add', path: '/age', value: 37 }]] })
+
+const fieldsOnly = (entity: Entity): Entity => {
+  const fields = { ...entity }
+  for (const key of SERVER_MANAGED_FIELDS) delete fields[key]
+  return fields
+}
+
+/**
+ * History of a versioned model (DESIGN §3): versions newest first, one version, a diff between two, and
+ * restore. A model that is not versioned answers every one of them with 405.
+ */
+export function registerHistoryRoutes (app: FastifyInstance, model: Model, repository: EntityRepository): void {
+  const { name, versioned } = model
+  const base = `/${model.path}/:id/versions`
+  const tags = [name]
+  const { entityRef } = modelSchemas(model)
+  const unavailable = versioned ? {} : problemResponses(405)
+  const notHere = async (): Promise<never> => { throw notVersioned(name) }
+  const only = <T>(handler: T): T | typeof notHere => (versioned ? handler : notHere)
+
+  app.get(base, {
+    schema: {
+      tags,
+      operationId: `list${name}Versions`,
+      summary: `History of a ${name}, newest first`,
+      description: versioned
+        ? 'Every version, the current one first, then the replaced ones from the audit table. from/to bound changed_on (inclusive). A page of a verso-written history is one Query; histories holding Rococo-written (UUIDv4) versions are read whole and sorted by changed_on for every page.'
+        : `${name} is not versioned: 405.`,
+      params: Type.Object({ id: Id }),
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'next_cursor of the previous page' })),
+        from: Type.Optional(time('Only versions whose changed_on is at or after this time')),
+        to: Type.Optional(time('Only versions whose changed_on is at or before this time'))
+      }, { additionalProperties: false }),
+      response: versioned
+        ? { 200: Type.Object({ items: Type.Array(entityRef), next_cursor: Type.Union([Type.String(), Type.Null()]) }, { description: 'A page of versions' }), ...problemResponses(400, 404, 503) }
+        : { 200: { type: 'null', description: 'never: not versioned' }, ...unavailable }
+    }
+  }, only(async (request: FastifyRequest) => {
+    const { id } = request.params as { id: string }
+    const query = request.query as { limit: number, cursor?: string, from?: string, to?: string }
+    const from = query.from === undefined ? undefined : instant(query.from, 'from')
+    const to = query.to === undefined ? undefined : instant(query.to, 'to')
+    const scope = `versions:${name}:${id}:${from ?? ''}:${to ?? ''}`
+    const page = await repository.history.list(model, id, {
+      limit: query.limit,
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+      ...(query.cursor === undefined ? {} : { cursor: app.cursors.decode(query.cursor, scope) as HistoryCursor })
+    })
+    if (page === undefined) throw entityNotFound(name, id)
+    return { items: page.items, next_cursor: page.next === undefined ? null : app.cursors.encode(page.next, scope) }
+  }))
+
+  app.get(`${base}/:version`, {
+    schema: {
+      tags,
+      operationId: `get${name}Version`,
+      summary: `One version of a ${name}, past or current`,
+      params: VersionParams,
+      response: versioned ? { 200: { ...entityRef, description: 'The version', headers: { etag: ETagHeader } }, ...problemResponses(400, 404, 503) } : { 200: { type: 'null', description: 'never' }, ...unavailable }
+    }
+  }, only(async (request: FastifyRequest, reply) => {
+    const { id, version } = request.params as { id: string, version: string }
+    const entity = await repository.history.version(model, id, version)
+    if (entity === undefined) throw versionNotFound(name, id, version)
+    return reply.header('etag', etagOf(version)).send(entity)
+  }))
+
+  app.get(`${base}/:version/diff`, {
+    schema: {
+      tags,
+      operationId: `diff${name}Versions`,
+      summary: `What changed between two versions of a ${name} (RFC 6902 JSON Patch)`,
+      description: 'The JSON Patch that turns version {version} into version `to` (the current version when `to` is left out). Server-managed fields are left out unless include_meta=true.',
+      params: VersionParams,
+      querystring: Type.Object({
+        to: Type.Optional(VersionId),
+        include_meta: Type.Boolean({ default: false, description: 'Compare the server-managed fields too' })
+      }, { additionalProperties: false }),
+      response: versioned
+        ? { 200: { description: 'RFC 6902 JSON Patch', content: { 'application/json-patch+json': { schema: JsonPatch } } }, ...problemResponses(400, 404, 503) }
+        : { 200: { type: 'null', description: 'never' }, ...unavailable }
+    }
+  }, only(async (request: FastifyRequest, reply) => {
+    const { id, version } = request.params as { id: string, version: string }
+    const { to, include_meta: includeMeta } = request.query as { to?: string, include_meta: boolean }
+    const [source, target] = await Promise.all([
+      repository.history.version(model, id, version),
+      to === undefined ? repository.get(model, id) : repository.history.version(model, id, to)
+    ])
+    if (source === undefined) throw versionNotFound(name, id, version)
+    if (target === undefined) throw to === undefined ? entityNotFound(name, id) : versionNotFound(name, id, to)
+    const patch = includeMeta ? createPatch(source, target) : createPatch(fieldsOnly(source), fieldsOnly(target))
+    return reply.type('application/json-patch+json').send(patch)
+  }))
+
+  app.post(`${base}/:version/restore`, {
+    schema: {
+      tags,
+      operationId: `restore${name}Version`,
+      summary: `Restore a ${name} to a version`,
+      description: 'Writes a new version whose fields equal those of {version}, exactly as stored (undeletes a soft-deleted entity; audited; emits a restored event). Needs If-Match: "<current version>" or {"version": "<current version>"} as the body.',
+      params: VersionParams,
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'The current version, as an entity tag' })) }),
+      body: Type.Union([Type.Object({ version: VersionId }, { additionalProperties: false }), Type.Null()]),
+      response: versioned
+        ? { 200: { ...entityRef, description: 'The new version', headers: { etag: ETagHeader } }, ...problemResponses(400, 404, 409, 412, 415, 428, 503) }
+        : { 200: { type: 'null', description: 'never' }, ...unavailable }
+    },
+    config: { acceptedTypes: ['application/json'] }
+  }, only(async (request: FastifyRequest, reply) => {
+    const { id, version } = request.params as { id: string, version: string }
+    const state = await writeWithPrecondition(request, async (expected) =>
+      await repository.restore(model, id, version, { expected, actor: request.callerId }))
+    return reply.header('etag', etagOf(state.version)).send(state)
+  }))
+}
