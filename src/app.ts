@@ -29,7 +29,7 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
-  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & { CURSOR_SECRET?: string }
+  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & { CURSOR_SECRET?: string, SCAN_POLICY?: 'allow' | 'deny' }
   dynamo: DynamoDBClient
   /** Destroy the DynamoDB client on close. */
   ownsClient?: boolean
@@ -85,7 +85,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
   for (const model of options.models ?? builtInModels) {
-    registerModelRoutes(app, model, app.repository)
+    registerModelRoutes(app, model, app.repository, config.SCAN_POLICY ?? 'allow')
     registerHistoryRoutes(app, model, app.repository)
   }
   return app

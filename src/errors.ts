@@ -59,6 +59,12 @@ export const headersTooLarge = (): VersoError =>
 export const requestTimeout = (): VersoError =>
   new VersoError('VERSO_REQUEST_TIMEOUT', 408, 'Request timeout', 'The request was not received in time.')
 
+export const scanRefused = (model: { name: string, indexes: ReadonlyArray<{ name: string, hash: string }> }): VersoError =>
+  new VersoError('VERSO_SCAN_REFUSED', 400, 'Scan refused',
+    `SCAN_POLICY=deny: this query would scan the whole ${model.name} table. ${model.indexes.length === 0
+      ? `${model.name} has no index.`
+      : `Filter for equality on ${model.indexes.map((i) => `${i.hash} (index ${i.name})`).join(' or ')}.`}`)
+
 export const routeNotFound = (method: string, url: string): VersoError =>
   new VersoError('VERSO_ROUTE_NOT_FOUND', 404, 'Not found', `No route ${method} ${url.split('?')[0]?.slice(0, 200) ?? ''}.`)
 

@@ -19,6 +19,7 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
   CURSOR_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  SCAN_POLICY: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'allow' }),
   RELAY_ENABLED: Type.Boolean({ default: true }),
   OUTBOX_PUBLISHER: Type.Optional(Type.Union([Type.Literal('log'), Type.Literal('rabbitmq'), Type.Literal('sqs'), Type.Literal('webhook')])),
   RABBITMQ_URL: Type.Optional(Type.String({ pattern: '^amqps?://[^\\s]+$' })),

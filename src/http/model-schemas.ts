@@ -37,6 +37,7 @@ export interface ModelSchemas {
   /** The fields alone: what a merged patch must satisfy before it is written. */
   fields: TSchema
   listQuery: TSchema
+  countQuery: TSchema
   list: TSchema
 }
 
@@ -58,7 +59,14 @@ export function modelSchemas (model: Model): ModelSchemas {
   const entityRef = Type.Unsafe({ $ref: `${model.name}#` })
   const scalarFilters: TProperties = {}
   for (const field of model.scalarFields) {
-    scalarFilters[field] = Type.Optional(Type.Unsafe({ ...withoutDefault(props[field] as TSchema), description: `Only ${model.name} entities whose ${field} equals this value` }))
+    const filter = Type.String({ maxLength: 4096 })
+    scalarFilters[field] = Type.Optional(Type.Union([filter, Type.Array(filter, { maxItems: 10 })], {
+      description: `Filter on ${field}: value (equality) or op.value with op one of eq, ne (neq), lt, lte, gt, gte, begins_with, between.low,high, in.(a,b), exists.true|false. Repeat the parameter to combine conditions.`
+    }))
+  }
+  const filterQuery = {
+    include_deleted: Type.Boolean({ default: false, description: 'Include soft-deleted entities' }),
+    ...scalarFilters
   }
   return {
     entity,
@@ -71,11 +79,14 @@ export function modelSchemas (model: Model): ModelSchemas {
     }, { ...extraIn, description: 'RFC 7396 JSON Merge Patch: members present replace, null removes, objects merge', examples: [Object.fromEntries(Object.entries(model.example).slice(0, 1))] }),
     fields: Type.Object(props, extraIn),
     listQuery: Type.Object({
-      limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size (scanned items per page; a page may hold fewer)' }),
-      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Opaque cursor from next_cursor of the previous page' })),
-      include_deleted: Type.Boolean({ default: false, description: 'Include soft-deleted entities' }),
-      ...scalarFilters
+      limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size (items read per page; a filtered page may hold fewer)' }),
+      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Opaque cursor from next_cursor of the previous page' })),
+      order: Type.Optional(Type.Enum(['asc', 'desc'], { description: "Sort along the range field of the index the query uses (needs an equality filter on that index's hash field)" })),
+      fields: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$', description: 'Comma-separated fields to return (entity_id always comes back)', examples: ['title,author'] })),
+      sort: Type.Optional(Type.String({ description: 'Not supported: DynamoDB sorts only along an index range field; use order' })),
+      ...filterQuery
     }, { additionalProperties: false }),
+    countQuery: Type.Object(filterQuery, { additionalProperties: false }),
     list: Type.Object({
       items: Type.Array(entityRef),
       next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor to get the next page; null on the last page' })

@@ -1,6 +1,9 @@
 import type { TObject, TSchema, Static } from 'typebox'
 
-/** A secondary index a model asks for (the query side lands with the indexes issue). */
+/**
+ * A global secondary index on the main table: list queries with an equality filter on `hash` read it with a
+ * Query, sorted by `range`. It projects every attribute (a list page is then one call).
+ */
 export interface ModelIndexDefinition {
   name: string
   hash: string
@@ -76,8 +79,12 @@ export function defineModel<S extends TObject> (options: ModelOptions<S>): Model
     else if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') scalarFields.add(field)
   }
   for (const index of options.indexes ?? []) {
+    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(index.name)) throw new Error(`model ${name}: index name "${index.name}" must be 3-255 letters, digits, _ . -`)
     for (const field of [index.hash, index.range]) {
-      if (field !== undefined && !scalarFields.has(field)) throw new Error(`model ${name}: index ${index.name} names "${field}", which is not a declared scalar field`)
+      const type = field === undefined ? undefined : schemaType(schema.properties[field] as TSchema)
+      if (field !== undefined && !(scalarFields.has(field) && (type === 'string' || type === 'number' || type === 'integer'))) {
+        throw new Error(`model ${name}: index ${index.name} names "${field}", which is not a declared text or number field`)
+      }
     }
   }
   return {

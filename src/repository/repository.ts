@@ -1,8 +1,7 @@
 import {
-  GetItemCommand, ScanCommand, TransactionCanceledException, TransactWriteItemsCommand,
-  type CancellationReason, type DynamoDBClient, type TransactWriteItem
+  GetItemCommand, QueryCommand, ScanCommand, TransactionCanceledException, TransactWriteItemsCommand,
+  type CancellationReason, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput, type TransactWriteItem
 } from '@aws-sdk/client-dynamodb'
-import { marshall } from '@aws-sdk/util-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { alreadyExists, auditConflict, entityNotFound, versionNotFound, itemTooLarge, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
@@ -13,6 +12,7 @@ import { fromItem, toItem, type Entity, type Item } from '../storage/item-mappin
 import { modelTables, outboxTable } from '../storage/table-names.js'
 import { applyMergePatch } from './merge-patch.js'
 import { VersionHistory } from './history.js'
+import { ExpressionBuilder, type Plan } from './query.js'
 
 export interface RepositoryOptions {
   client: DynamoDBClient
@@ -34,12 +34,28 @@ export interface VersionedWriteOptions extends WriteOptions {
 }
 
 export interface ListOptions {
-  /** Equality filters on declared scalar fields. */
-  filters: Record<string, string | number | boolean>
+  /** The access path and the conditions it carries (planQuery in ./query.ts). */
+  plan: Plan
   limit: number
   startKey?: Item
   includeDeleted: boolean
+  /** Along the index's range field; only with an index plan that has one. */
+  order?: 'asc' | 'desc'
+  /** Attributes to return (entity_id is always returned). */
+  fields?: readonly string[]
 }
+
+export interface CountResult {
+  count: number
+  /** Items DynamoDB read to find them. */
+  scanned: number
+  pages: number
+  /** False when the page or time budget ran out first: `count` is then a lower bound. */
+  complete: boolean
+}
+
+/** Pages and time one count may spend before it answers with what it has. */
+const COUNT_BUDGET = { pages: 100, ms: 5000 }
 
 export interface Page {
   items: Entity[]
@@ -273,35 +289,64 @@ export class EntityRepository {
   }
 
   /**
-   * One page of a Scan with equality filters (one round trip). DynamoDB applies `Limit` before the filter,
-   * so a page may hold fewer items than `limit` and still have a next page.
+   * One page of the plan's Query or Scan (one round trip). DynamoDB applies `Limit` before the filter, so a
+   * page may hold fewer items than `limit` (none, even) and still have a next page.
    */
   async list (model: Model, options: ListOptions): Promise<Page> {
-    const names: Record<string, string> = {}
-    const values: Record<string, unknown> = {}
-    const conditions: string[] = []
-    Object.entries(options.filters).forEach(([field, value], i) => {
-      names[`#f${i}`] = field
-      values[`:f${i}`] = value
-      conditions.push(`#f${i} = :f${i}`)
-    })
-    if (model.versioned && !options.includeDeleted) {
-      names['#active'] = 'active'
-      values[':false'] = false
-      conditions.push('(attribute_not_exists(#active) OR #active <> :false)')
-    }
-    const result = await this.guard(this.client.send(new ScanCommand({
-      TableName: this.tables(model).main,
-      Limit: options.limit,
-      ExclusiveStartKey: options.startKey,
-      ...(conditions.length === 0
-        ? {}
-        : { FilterExpression: conditions.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: marshall(values) })
-    })))
+    const result = await this.guard(this.client.send(this.readCommand(model, options, { Limit: options.limit, ...(options.startKey === undefined ? {} : { ExclusiveStartKey: options.startKey }) })))
     return {
       items: (result.Items ?? []).map((item) => fromItem(model, item)),
       ...(result.LastEvaluatedKey === undefined ? {} : { lastKey: result.LastEvaluatedKey })
     }
+  }
+
+  /** How many entities match: Select COUNT over as many pages as the budget allows. */
+  async count (model: Model, options: Pick<ListOptions, 'plan' | 'includeDeleted'>): Promise<CountResult> {
+    const started = Date.now()
+    const result: CountResult = { count: 0, scanned: 0, pages: 0, complete: false }
+    let startKey: Item | undefined
+    while (result.pages < COUNT_BUDGET.pages && Date.now() - started < COUNT_BUDGET.ms) {
+      const page = await this.guard(this.client.send(this.readCommand(model, options, { Select: 'COUNT', ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }) })))
+      result.pages++
+      result.count += page.Count ?? 0
+      result.scanned += page.ScannedCount ?? 0
+      startKey = page.LastEvaluatedKey
+      if (startKey === undefined) {
+        result.complete = true
+        break
+      }
+    }
+    return result
+  }
+
+  private readCommand (model: Model, options: Pick<ListOptions, 'plan' | 'includeDeleted' | 'order' | 'fields'>, extra: Partial<QueryCommandInput & ScanCommandInput>): QueryCommand | ScanCommand {
+    const { plan } = options
+    const expressions = new ExpressionBuilder()
+    const filter = plan.filter.map((c) => expressions.condition(c))
+    if (model.versioned && !options.includeDeleted) {
+      filter.push(`(attribute_not_exists(${expressions.name('active')}) OR ${expressions.name('active')} <> ${expressions.value(false)})`)
+    }
+    const key = plan.kind === 'index' ? plan.key.map((c) => expressions.condition(c)).join(' AND ') : undefined
+    const projection = options.fields === undefined
+      ? undefined
+      : [...new Set(['entity_id', ...options.fields])].map((f) => expressions.name(f)).join(', ')
+    const input = {
+      TableName: this.tables(model).main,
+      ...(filter.length === 0 ? {} : { FilterExpression: filter.join(' AND ') }),
+      ...(projection === undefined ? {} : { ProjectionExpression: projection }),
+      ...extra
+    }
+    const names = expressions.attributeNames()
+    const values = expressions.attributeValues()
+    const placeholders = { ...(names === undefined ? {} : { ExpressionAttributeNames: names }), ...(values === undefined ? {} : { ExpressionAttributeValues: values }) }
+    if (plan.kind === 'scan') return new ScanCommand({ ...input, ...placeholders })
+    return new QueryCommand({
+      ...input,
+      ...placeholders,
+      IndexName: plan.index.name,
+      KeyConditionExpression: key,
+      ScanIndexForward: options.order !== 'desc'
+    })
   }
 
   private async overwrite (model: Model, state: Entity, action: ChangeAction): Promise<Entity> {

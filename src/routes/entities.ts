@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify'
 import { Type } from 'typebox'
-import { entityNotFound, serverManagedField, unsupportedMediaType } from '../errors.js'
+import { badRequest, entityNotFound, scanRefused, serverManagedField, unsupportedMediaType, validationFailed } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { JSON_MEDIA_TYPES } from '../http/json-body.js'
 import { modelSchemas } from '../http/model-schemas.js'
@@ -9,6 +9,8 @@ import { etagOf, notModified, writeWithPrecondition } from '../http/precondition
 import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
 import { bodyValidator } from '../http/validation.js'
 import type { EntityRepository } from '../repository/repository.js'
+import { describePlan, planQuery, type Plan } from '../repository/query.js'
+import { parseFilters } from '../http/filters.js'
 import type { Entity, Item } from '../storage/item-mapping.js'
 import { instant } from '../http/instant.js'
 
@@ -43,6 +45,7 @@ const bodyFields = (body: unknown): Entity => {
 }
 
 const IdParams = Type.Object({ id: Id })
+const PlanHeader = { type: 'string', description: 'How DynamoDB was read: index:<name> (a Query) or scan', examples: ['index:author'] }
 const includeDeleted = Type.Boolean({ default: false, description: 'Return the entity even when it is soft-deleted' })
 const IncludeDeleted = Type.Object({ include_deleted: includeDeleted }, { additionalProperties: false })
 const ReadAsOf = Type.Object({
@@ -55,7 +58,7 @@ const IfMatch = Type.Object({
 const DeleteBody = Type.Union([Type.Object({ version: VersionId }, { additionalProperties: false }), Type.Null()])
 
 /** The REST routes of one model (DESIGN §3), all derived from its declaration. */
-export function registerModelRoutes (app: FastifyInstance, model: Model, repository: EntityRepository): void {
+export function registerModelRoutes (app: FastifyInstance, model: Model, repository: EntityRepository, scanPolicy: 'allow' | 'deny' = 'allow'): void {
   const schemas = modelSchemas(model)
   app.addSchema(schemas.entity)
   const validateFields = bodyValidator(schemas.fields)
@@ -121,25 +124,66 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     return sendEntity(reply, entity)
   })
 
+  /** The conditions of a list or count, the plan that serves them, and the refusal of a scan when policy says so. */
+  const planFor = (query: Record<string, unknown>, order?: 'asc' | 'desc'): Plan => {
+    const plan = planQuery(model, parseFilters(model, query), order)
+    if (plan.kind === 'scan' && scanPolicy === 'deny') throw scanRefused(model)
+    return plan
+  }
+  const planDescription = 'Filters that compare an index\'s hash field for equality are served by a Query on that index (X-Query-Plan: index:<name>); anything else by a Scan (X-Query-Plan: scan), which SCAN_POLICY=deny refuses with 400.'
+
   app.get(base, {
     schema: {
       tags,
       operationId: `list${name}`,
       summary: `List ${name} entities`,
-      description: 'One page of a scan, filtered by equality on declared fields (field=value). Soft-deleted entities are left out unless include_deleted=true. A page may hold fewer than limit items and still have a next_cursor.',
+      description: `One page of ${name} entities. Filters: field=value, or field=op.value (eq, ne, lt, lte, gt, gte, begins_with, between.low,high, in.(a,b), exists.true|false), as PostgREST writes them; repeat a field to combine. ${planDescription} order=asc|desc sorts along that index's range field. Soft-deleted entities are left out unless include_deleted=true. A page may hold fewer than limit items and still have a next_cursor.`,
       querystring: schemas.listQuery,
-      response: { 200: { ...schemas.list, description: `A page of ${name} entities` }, ...problemResponses(400, 503) }
+      response: { 200: { ...schemas.list, description: `A page of ${name} entities`, headers: { 'x-query-plan': PlanHeader } }, ...problemResponses(400, 503) }
     }
-  }, async (request) => {
-    const { limit, cursor, include_deleted: includeDeleted, ...filters } = request.query as Record<string, unknown> & { limit: number, cursor?: string, include_deleted: boolean }
-    const scope = `list:${name}:${includeDeleted ? 1 : 0}:${JSON.stringify(Object.entries(filters).sort(([a], [b]) => a.localeCompare(b)))}`
+  }, async (request, reply) => {
+    const { limit, cursor, order, fields, sort, include_deleted: includeDeleted, ...filters } = request.query as Record<string, unknown> & { limit: number, cursor?: string, order?: 'asc' | 'desc', fields?: string, sort?: string, include_deleted: boolean }
+    if (sort !== undefined) throw validationFailed('sort is not supported: DynamoDB orders results only along an index range field. Filter on the index hash field and use order=asc|desc.', [{ path: '/querystring/sort', message: 'is not supported; use order with an indexed filter' }])
+    const plan = planFor(filters, order)
+    const projection = fields?.split(',')
+    const unknown = projection?.filter((f) => !Object.hasOwn(model.schema.properties, f) && !(SERVER_MANAGED_FIELDS as readonly string[]).includes(f))
+    if (unknown !== undefined && unknown.length > 0 && !model.allowExtra) throw badRequest(`fields names ${unknown.join(', ')}, which ${name} does not have.`)
+    const scope = `list:${name}:${describePlan(plan)}:${order ?? ''}:${includeDeleted ? 1 : 0}:${JSON.stringify(Object.entries(filters).sort(([a], [b]) => a.localeCompare(b)))}`
     const page = await repository.list(model, {
-      filters: filters as Record<string, string | number | boolean>,
+      plan,
       limit,
       includeDeleted,
+      ...(order === undefined ? {} : { order }),
+      ...(projection === undefined ? {} : { fields: projection }),
       ...(cursor === undefined ? {} : { startKey: app.cursors.decode(cursor, scope) as Item })
     })
+    reply.header('x-query-plan', describePlan(plan))
     return { items: page.items, next_cursor: page.lastKey === undefined ? null : app.cursors.encode(page.lastKey, scope) }
+  })
+
+  app.get(`${base}/count`, {
+    schema: {
+      tags,
+      operationId: `count${name}`,
+      summary: `Count ${name} entities`,
+      description: `How many ${name} entities match the filters (same syntax as the list). Counted with Select COUNT page by page, within a budget of 100 pages or 5 s: when it runs out, complete is false and count is a lower bound. ${planDescription}`,
+      querystring: schemas.countQuery,
+      response: {
+        200: Type.Object({
+          count: Type.Integer({ examples: [42] }),
+          complete: Type.Boolean({ description: 'False when the budget ran out: count is then a lower bound' }),
+          scanned: Type.Integer({ description: 'Items DynamoDB read to count them' }),
+          pages: Type.Integer({ description: 'DynamoDB calls made' })
+        }, { description: 'The count', headers: { 'x-query-plan': PlanHeader } }),
+        ...problemResponses(400, 503)
+      }
+    }
+  }, async (request, reply) => {
+    const { include_deleted: includeDeleted, ...filters } = request.query as Record<string, unknown> & { include_deleted: boolean }
+    const plan = planFor(filters)
+    const result = await repository.count(model, { plan, includeDeleted })
+    reply.header('x-query-plan', describePlan(plan))
+    return result
   })
 
   app.put(`${base}/:id`, {

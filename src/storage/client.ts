@@ -32,3 +32,20 @@ export function createDynamoClient (settings: DynamoSettings): DynamoDBClient {
     })
   })
 }
+
+/** DynamoDB calls made through a client, by operation (`QueryCommand`: 3), counted by an SDK middleware. */
+export type CallCounts = Record<string, number>
+
+/**
+ * Counts every call the client makes, by command, from now on. The round-trip contract (DESIGN §2) is tested
+ * with it, and the benchmark reports calls per operation with it.
+ */
+export function countCalls (client: DynamoDBClient): CallCounts {
+  const counts: CallCounts = {}
+  client.middlewareStack.add((next, context) => async (args) => {
+    const name = context.commandName ?? 'unknown'
+    counts[name] = (counts[name] ?? 0) + 1
+    return await next(args)
+  }, { step: 'initialize', name: `versoCallCounter${Math.random().toString(36).slice(2)}` })
+  return counts
+}

@@ -1,8 +1,11 @@
 import {
   CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, ResourceInUseException, ResourceNotFoundException,
-  UpdateTimeToLiveCommand, waitUntilTableExists, type CreateTableCommandInput, type DynamoDBClient, type KeySchemaElement
+  UpdateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists, type AttributeDefinition, type CreateTableCommandInput,
+  type DynamoDBClient, type GlobalSecondaryIndex, type KeySchemaElement
 } from '@aws-sdk/client-dynamodb'
-import type { Model } from '../models/define.js'
+import type { TSchema } from 'typebox'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { schemaType, type Model } from '../models/define.js'
 import { deadLetterTable, leaseTable, modelTables, outboxTable } from './table-names.js'
 
 type TableSpec = Pick<CreateTableCommandInput, 'TableName' | 'KeySchema' | 'AttributeDefinitions'> & {
@@ -10,6 +13,22 @@ type TableSpec = Pick<CreateTableCommandInput, 'TableName' | 'KeySchema' | 'Attr
   KeySchema: KeySchemaElement[]
   /** Attribute holding an epoch-seconds expiry for DynamoDB's TTL. */
   ttlAttribute?: string
+  GlobalSecondaryIndexes?: GlobalSecondaryIndex[]
+}
+
+/** The model's declared indexes as GSIs (all attributes projected), with their key attribute types. */
+function indexSpecs (model: Model): { indexes: GlobalSecondaryIndex[], attributes: AttributeDefinition[] } {
+  const attributes = new Map<string, 'S' | 'N'>()
+  const indexes = model.indexes.map((index): GlobalSecondaryIndex => {
+    const keys = [index.hash, ...(index.range === undefined ? [] : [index.range])]
+    for (const field of keys) attributes.set(field, schemaType(model.schema.properties[field] as TSchema) === 'string' ? 'S' : 'N')
+    return {
+      IndexName: index.name,
+      KeySchema: keys.map((field, i) => ({ AttributeName: field, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+      Projection: { ProjectionType: 'ALL' }
+    }
+  })
+  return { indexes, attributes: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })) }
 }
 
 function spec (TableName: string, hash: string, range?: string, hashType: 'S' | 'N' = 'S'): TableSpec {
@@ -25,7 +44,11 @@ export function tableSpecs (prefix: string, models: readonly Model[]): TableSpec
   const specs: TableSpec[] = []
   for (const model of models) {
     const { main, audit } = modelTables(prefix, model)
-    specs.push(spec(main, 'entity_id'))
+    const mainSpec = spec(main, 'entity_id')
+    const { indexes, attributes } = indexSpecs(model)
+    specs.push(indexes.length === 0
+      ? mainSpec
+      : { ...mainSpec, GlobalSecondaryIndexes: indexes, AttributeDefinitions: [...(mainSpec.AttributeDefinitions ?? []), ...attributes] })
     if (model.versioned) specs.push(spec(audit, 'entity_id', 'version'))
   }
   specs.push(spec(outboxTable(prefix), 'shard', 'sk', 'N'))
@@ -37,7 +60,12 @@ export function tableSpecs (prefix: string, models: readonly Model[]): TableSpec
 const keyText = (keys: readonly KeySchemaElement[] | undefined): string =>
   (keys ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',')
 
-export interface EnsureResult { created: string[], existing: string[] }
+export interface EnsureResult {
+  created: string[]
+  existing: string[]
+  /** Indexes added to tables that existed without them, as `table/index`. */
+  indexesAdded?: string[]
+}
 
 /**
  * Creates the missing tables (on-demand billing) and waits until they are active. Idempotent and safe to run
@@ -54,6 +82,7 @@ export async function ensureTables (client: DynamoDBClient, prefix: string, mode
       result.existing.push(table.TableName)
       // Another replica may have just created it: wait until it is usable.
       if (Table?.TableStatus !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
+      await addMissingIndexes(client, table, new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName)), result)
       return
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err
@@ -82,5 +111,29 @@ async function enableTtl (client: DynamoDBClient, TableName: string, AttributeNa
   } catch (err) {
     // Another replica enabled it between our look and our update.
     if ((err as { name?: string }).name !== 'ValidationException') throw err
+  }
+}
+
+/** DynamoDB adds one GSI per UpdateTable: each missing index is added, then waited for until ACTIVE. */
+async function addMissingIndexes (client: DynamoDBClient, table: TableSpec, present: Set<string | undefined>, result: EnsureResult): Promise<void> {
+  for (const index of table.GlobalSecondaryIndexes ?? []) {
+    if (present.has(index.IndexName)) continue
+    try {
+      await client.send(new UpdateTableCommand({
+        TableName: table.TableName,
+        AttributeDefinitions: table.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }]
+      }))
+    } catch (err) {
+      // Another replica is adding it at the same moment.
+      if (!(err instanceof ResourceInUseException) && (err as { name?: string }).name !== 'ValidationException') throw err
+    }
+    for (let i = 0; i < 600; i++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }))
+      const status = Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.IndexName)?.IndexStatus
+      if (status === 'ACTIVE') break
+      await sleep(1000)
+    }
+    ;(result.indexesAdded ??= []).push(`${table.TableName}/${String(index.IndexName)}`)
   }
 }

@@ -1,0 +1,109 @@
+import type { TSchema } from 'typebox'
+import { validationFailed, type VersoError } from '../errors.js'
+import { bodyAjv } from './validation.js'
+import type { ValidateFunction } from 'ajv'
+import { schemaType, type Model } from '../models/define.js'
+
+import type { Condition, Operator, Scalar } from '../repository/query.js'
+
+const OPERATORS: Record<string, Operator> = {
+  eq: 'eq', ne: 'ne', neq: 'ne', lt: 'lt', lte: 'lte', gt: 'gt', gte: 'gte',
+  begins_with: 'begins_with', between: 'between', in: 'in', exists: 'exists'
+}
+const MAX_IN = 100
+
+/**
+ * Parses filters written as PostgREST writes them: `field=op.value` (`rating=gte.4`, `author=in.(Le Guin,Butler)`,
+ * `rating=between.2,4`, `rating=exists.false`). A value without a known `op.` prefix means equality
+ * (`author=Le Guin`); a value that really starts with one is written `eq.gt.5`. Each value is checked
+ * against the field's declared type: a number filter on a string field is a 400.
+ */
+export function parseFilters (model: Model, query: Record<string, unknown>): Condition[] {
+  const conditions: Condition[] = []
+  for (const [field, raw] of Object.entries(query)) {
+    const schema = model.schema.properties[field] as TSchema | undefined
+    if (schema === undefined || !model.scalarFields.has(field)) throw invalid(field, `is not a field of ${model.name} that can be filtered on`)
+    for (const text of Array.isArray(raw) ? raw.map(String) : [String(raw)]) conditions.push(parseOne(model, field, schema, text))
+  }
+  return conditions
+}
+
+function parseOne (model: Model, field: string, schema: TSchema, text: string): Condition {
+  const dot = text.indexOf('.')
+  const op = dot > 0 ? OPERATORS[text.slice(0, dot)] : undefined
+  if (op === undefined) return { field, op: 'eq', values: [storable(field, schema, typed(model, field, schema, text))] }
+  const operand = text.slice(dot + 1)
+  switch (op) {
+    case 'exists':
+      if (operand !== 'true' && operand !== 'false') throw invalid(field, 'exists. takes true or false')
+      return { field, op, values: [operand === 'true'] }
+    case 'in': {
+      const list = splitList(operand.replace(/^\((.*)\)$/s, '$1'))
+      if (list.length === 0 || list.length > MAX_IN) throw invalid(field, `in. takes 1 to ${MAX_IN} values: in.(a,b,c)`)
+      return { field, op, values: list.map((v) => storable(field, schema, typed(model, field, schema, v))) }
+    }
+    case 'between': {
+      const pair = splitList(operand)
+      if (pair.length !== 2) throw invalid(field, 'between. takes two values: between.low,high')
+      const [low, high] = pair.map((v) => typed(model, field, schema, v)) as [Scalar, Scalar]
+      if (low > high) throw invalid(field, `between.${String(low)},${String(high)}: the low value is above the high one`)
+      return { field, op, values: [low, high] }
+    }
+    case 'begins_with':
+      if (schemaType(schema) !== 'string') throw invalid(field, `begins_with. works on text; ${field} is ${schemaType(schema) ?? 'not text'}`)
+      return { field, op, values: [operand] }
+    default:
+      if (schemaType(schema) === 'boolean' && op !== 'eq' && op !== 'ne') throw invalid(field, 'is true or false: use eq or ne')
+      if (op === 'eq' || op === 'ne') return { field, op, values: [storable(field, schema, typed(model, field, schema, operand))] }
+      return { field, op, values: [typed(model, field, schema, operand)] }
+  }
+}
+
+/** Comma-separated values; a value holding a comma is written in double quotes ("a,b"). */
+function splitList (text: string): string[] {
+  const values: string[] = []
+  const pattern = /\s*(?:"((?:[^"\\]|\\.)*)"|([^,]*))\s*(?:,|$)/gy
+  for (let m = pattern.exec(text); m !== null && m.index < text.length; m = pattern.exec(text)) {
+    values.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? '').trim())
+  }
+  return values
+}
+
+function typed (model: Model, field: string, schema: TSchema, text: string): Scalar {
+  const type = schemaType(schema)
+  const enumValues = (schema as { enum?: unknown[] }).enum
+  if (type === 'number' || type === 'integer') {
+    const value = Number(text)
+    if (text.trim() === '' || !Number.isFinite(value) || (type === 'integer' && !Number.isInteger(value))) {
+      throw invalid(field, `must be ${type === 'integer' ? 'an integer' : 'a number'}: "${text.slice(0, 50)}" is not`)
+    }
+    return value
+  }
+  if (type === 'boolean') {
+    if (text !== 'true' && text !== 'false') throw invalid(field, `must be true or false: "${text.slice(0, 50)}" is not`)
+    return text === 'true'
+  }
+  if (enumValues !== undefined && !enumValues.includes(text)) {
+    throw invalid(field, `must be one of ${enumValues.map(String).join(', ')}: "${text.slice(0, 50)}" is not`)
+  }
+  return text
+}
+
+function invalid (field: string, message: string): VersoError {
+  const path = `/querystring/${field}`
+  return validationFailed(`${path} ${message}.`, [{ path, message }])
+}
+
+const validators = new WeakMap<TSchema, ValidateFunction>()
+
+/** A value compared for (in)equality must be one the field can hold (range, length, pattern, enum). */
+function storable (field: string, schema: TSchema, value: Scalar): Scalar {
+  let validate = validators.get(schema)
+  if (validate === undefined) {
+    const { default: _default, ...rest } = schema as Record<string, unknown>
+    validate = bodyAjv.compile(rest)
+    validators.set(schema, validate)
+  }
+  if (!validate(value)) throw invalid(field, `${validate.errors?.[0]?.message ?? 'is not a value of this field'}: ${JSON.stringify(value).slice(0, 50)} is not`)
+  return value
+}
