@@ -7,8 +7,17 @@ import { schemaType, type Model } from '../models/define.js'
 import type { Condition, Operator, Scalar } from '../repository/query.js'
 
 const OPERATORS: Record<string, Operator> = {
-  eq: 'eq', ne: 'ne', neq: 'ne', lt: 'lt', lte: 'lte', gt: 'gt', gte: 'gte',
-  begins_with: 'begins_with', between: 'between', in: 'in', exists: 'exists'
+  eq: 'eq',
+  ne: 'ne',
+  neq: 'ne',
+  lt: 'lt',
+  lte: 'lte',
+  gt: 'gt',
+  gte: 'gte',
+  begins_with: 'begins_with',
+  between: 'between',
+  in: 'in',
+  exists: 'exists'
 }
 const MAX_IN = 100
 
