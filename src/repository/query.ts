@@ -78,7 +78,8 @@ export class ExpressionBuilder {
     const [a, b] = c.values
     switch (c.op) {
       case 'eq': return `${f} = ${this.value(a)}`
-      case 'ne': return `${f} <> ${this.value(a)}`
+      // As in SQL and PostgREST: an absent value is not "not equal" to anything.
+      case 'ne': return `(attribute_exists(${f}) AND ${f} <> ${this.value(a)})`
       case 'lt': return `${f} < ${this.value(a)}`
       case 'lte': return `${f} <= ${this.value(a)}`
       case 'gt': return `${f} > ${this.value(a)}`

@@ -35,13 +35,13 @@ export interface TestContext {
 }
 
 /** An app on the run's DynamoDB Local, with tables of its own (a fresh prefix per call). */
-export async function setup (t: Test, options: { models?: readonly Model[], onEventCommitted?: (shard: number) => void } = {}): Promise<TestContext> {
+export async function setup (t: Test, options: { models?: readonly Model[], onEventCommitted?: (shard: number) => void, config?: { SCAN_POLICY?: 'allow' | 'deny', CURSOR_SECRET?: string } } = {}): Promise<TestContext> {
   const models = options.models ?? builtInModels
   const prefix = `t${randomBytes(4).toString('hex')}_`
   const client = createDynamoClient({ endpoint: endpoint() })
   await ensureTables(client, prefix, models)
   const app = await buildApp({
-    config: { TABLE_PREFIX: prefix, OUTBOX_SHARDS: 4, EVENT_SOURCE: '/verso', BODY_LIMIT_BYTES: 1024 * 1024, REQUEST_TIMEOUT_MS: 30000 },
+    config: { TABLE_PREFIX: prefix, OUTBOX_SHARDS: 4, EVENT_SOURCE: '/verso', BODY_LIMIT_BYTES: 1024 * 1024, REQUEST_TIMEOUT_MS: 30000, ...options.config },
     dynamo: client,
     models,
     ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })

@@ -1,0 +1,165 @@
+import t from 'tap'
+import { Type } from 'typebox'
+import { Book } from '../../src/models/book.js'
+import { defineModel } from '../../src/models/define.js'
+import { countCalls } from '../../src/storage/client.js'
+import { ensureTables } from '../../src/storage/tables.js'
+import { setup, json, type TestContext } from '../support/helper.js'
+
+const AUTHORS = Array.from({ length: 12 }, (_, i) => `Author ${String(i).padStart(2, '0')}`)
+
+/** 300 books by 12 authors: 25 each, titles T000..T299, ratings 1..5 by title number, 3 rated... see below. */
+async function library (ctx: TestContext): Promise<Array<Record<string, any>>> {
+  const books: Array<Record<string, any>> = []
+  for (let i = 0; i < 300; i += 25) {
+    books.push(...await Promise.all(Array.from({ length: 25 }, async (_, j) => {
+      const n = i + j
+      const payload = { title: `T${String(n).padStart(3, '0')}`, author: AUTHORS[n % 12], status: n % 100 === 7 ? 'finished' : 'to_read', ...(n % 10 === 0 ? {} : { rating: (n % 5) + 1 }) }
+      const res = await ctx.app.inject({ method: 'POST', url: '/book', payload })
+      if (res.statusCode !== 201) throw new Error(res.body)
+      return json(res)
+    })))
+  }
+  return books
+}
+
+async function pages (ctx: TestContext, url: string): Promise<{ items: any[], pages: number, plans: Set<string> }> {
+  const items: any[] = []
+  const plans = new Set<string>()
+  let cursor: string | null = null
+  let count = 0
+  do {
+    const sep = url.includes('?') ? '&' : '?'
+    const res = await ctx.app.inject({ method: 'GET', url: `${url}${cursor === null ? '' : `${sep}cursor=${encodeURIComponent(cursor)}`}` })
+    if (res.statusCode !== 200) throw new Error(`${res.statusCode} ${res.body}`)
+    plans.add(String(res.headers['x-query-plan']))
+    const body = json(res)
+    items.push(...body.items)
+    cursor = body.next_cursor
+    count++
+  } while (cursor !== null && count < 1000)
+  return { items, pages: count, plans }
+}
+
+t.test('300 books by 12 authors', async (t) => {
+  const ctx = await setup(t)
+  const books = await library(ctx)
+  const calls = countCalls(ctx.client)
+
+  t.test('list by author uses the index, returns exactly the right books in title order both ways', async (t) => {
+    const author = AUTHORS[5]!
+    const expected = books.filter((b) => b.author === author).map((b) => b.title).sort()
+    for (const key of Object.keys(calls)) delete calls[key]
+    const asc = await pages(ctx, `/book?author=${encodeURIComponent(author)}&limit=7`)
+    t.same([...asc.plans], ['index:author'], 'X-Query-Plan: index:author')
+    t.same(asc.items.map((b) => b.title), expected, 'every book of the author once, ascending by title')
+    t.equal(calls.QueryCommand, asc.pages, 'one Query per page')
+    t.equal(calls.ScanCommand, undefined, 'no Scan')
+    const desc = await pages(ctx, `/book?author=${encodeURIComponent(author)}&limit=10&order=desc`)
+    t.same(desc.items.map((b) => b.title), [...expected].reverse(), 'descending with order=desc')
+    const ranged = await pages(ctx, `/book?author=${encodeURIComponent(author)}&title=begins_with.T1`)
+    t.same(ranged.items.map((b) => b.title), expected.filter((x) => x.startsWith('T1')), 'a range-key condition in the key')
+    const between = await pages(ctx, `/book?author=${encodeURIComponent(author)}&title=between.T050,T150&order=desc`)
+    t.same(between.items.map((b) => b.title), expected.filter((x) => x >= 'T050' && x <= 'T150').reverse())
+  })
+
+  t.test('operators on numbers and strings, edge values included', async (t) => {
+    const check = async (query: string, predicate: (b: any) => boolean, message: string): Promise<void> => {
+      const { items } = await pages(ctx, `/book?${query}&limit=100`)
+      t.same(items.map((b) => b.title).sort(), books.filter(predicate).map((b) => b.title).sort(), message)
+    }
+    await check('rating=5', (b) => b.rating === 5, 'plain value is equality')
+    await check('rating=eq.5', (b) => b.rating === 5, 'eq')
+    await check('rating=ne.5', (b) => b.rating !== undefined && b.rating !== 5, 'ne (absent attributes do not match)')
+    await check('rating=lt.2', (b) => b.rating !== undefined && b.rating < 2, 'lt at the lower edge')
+    await check('rating=lte.1', (b) => b.rating === 1, 'lte')
+    await check('rating=gt.4', (b) => b.rating === 5, 'gt at the upper edge')
+    await check('rating=gte.5', (b) => b.rating === 5, 'gte')
+    await check('rating=between.2,3', (b) => b.rating === 2 || b.rating === 3, 'between is inclusive')
+    await check('rating=in.(1,5)', (b) => b.rating === 1 || b.rating === 5, 'in')
+    await check('rating=exists.false', (b) => b.rating === undefined, 'exists.false')
+    await check('rating=exists.true&rating=lt.3', (b) => b.rating !== undefined && b.rating < 3, 'conditions combine')
+    await check('title=begins_with.T29', (b) => b.title.startsWith('T29'), 'begins_with')
+    await check('title=gte.T295', (b) => b.title >= 'T295', 'string comparison')
+    await check(`author=in.(${AUTHORS[0]},"${AUTHORS[1]}")`, (b) => b.author === AUTHORS[0] || b.author === AUTHORS[1], 'in on strings, quoted values')
+    await check('status=finished', (b) => b.status === 'finished', 'enum equality')
+    await check('title=eq.T000', (b) => b.title === 'T000', 'eq. prefix')
+  })
+
+  t.test('type mismatches and unknown fields are 400 with the field named', async (t) => {
+    const bad = ['rating=abc', 'rating=gt.x', 'rating=2.5', 'rating=9', 'rating=between.4,2', 'rating=between.1', 'rating=in.()',
+      'title=exists.maybe', 'rating=begins_with.1', 'status=burnt', 'status=in.(to_read,burnt)', 'nope=1', 'metadata=1']
+    for (const query of bad) {
+      const res = await ctx.app.inject({ method: 'GET', url: `/book?${query}` })
+      t.equal(res.statusCode, 400, query)
+      t.match(json(res).errors?.[0]?.path ?? json(res).detail, /querystring\/|not a known field/, `${query} names the field`)
+    }
+  })
+
+  t.test('a scan with a filter matching 1 in 100 pages correctly, empty pages included', async (t) => {
+    const { items, pages: count, plans } = await pages(ctx, '/book?status=finished&limit=20')
+    t.same([...plans], ['scan'])
+    t.same(items.map((b) => b.title).sort(), ['T007', 'T107', 'T207'])
+    t.ok(count >= 15, `the scan went through the whole table (${count} pages), continuing past pages that matched nothing`)
+  })
+
+  t.test('count with the same filters', async (t) => {
+    const byAuthor = await ctx.app.inject({ method: 'GET', url: `/book/count?author=${encodeURIComponent(AUTHORS[3]!)}` })
+    t.equal(byAuthor.headers['x-query-plan'], 'index:author')
+    t.match(json(byAuthor), { count: 25, complete: true })
+    const scan = json(await ctx.app.inject({ method: 'GET', url: '/book/count?rating=gte.4' }))
+    t.match(scan, { count: books.filter((b) => b.rating >= 4).length, complete: true, scanned: 300 })
+    t.equal(json(await ctx.app.inject({ method: 'GET', url: '/book/count' })).count, 300)
+    t.equal((await ctx.app.inject({ method: 'GET', url: '/book/count?rating=x' })).statusCode, 400)
+  })
+
+  t.test('fields projection', async (t) => {
+    const body = json(await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&fields=title&limit=3` }))
+    t.equal(body.items.length, 3)
+    t.ok(body.items.every((b: any) => Object.keys(b).sort().join() === 'entity_id,title'), 'only entity_id and the fields asked for')
+    t.equal((await ctx.app.inject({ method: 'GET', url: '/book?fields=nope' })).statusCode, 400)
+    t.equal((await ctx.app.inject({ method: 'GET', url: '/book?fields=title,,author' })).statusCode, 400)
+  })
+
+  t.test('sorting without an index is refused, not ignored', async (t) => {
+    for (const url of ['/book?order=asc', '/book?rating=5&order=desc', '/book?sort=title', '/person?last_name=X&order=asc']) {
+      const res = await ctx.app.inject({ method: 'GET', url })
+      t.equal(res.statusCode, 400, url)
+    }
+  })
+
+  t.test('cursors: tampered, from another model, from another filter set → 400', async (t) => {
+    const first = json(await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5` }))
+    const cursor = String(first.next_cursor)
+    const flipped = cursor.slice(0, 10) + (cursor[10] === 'A' ? 'B' : 'A') + cursor.slice(11)
+    const urls = [
+      `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5&cursor=${flipped}`,
+      `/book?author=${encodeURIComponent(AUTHORS[1]!)}&limit=5&cursor=${cursor}`,
+      `/book?limit=5&cursor=${cursor}`,
+      `/person?limit=5&cursor=${cursor}`,
+      `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5&order=desc&cursor=${cursor}`
+    ]
+    for (const url of urls) t.equal((await ctx.app.inject({ method: 'GET', url })).statusCode, 400, url)
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5&cursor=${cursor}` })).statusCode, 200, 'the genuine cursor works')
+  })
+})
+
+t.test('SCAN_POLICY=deny refuses a scan and names the indexes that would serve', async (t) => {
+  const ctx = await setup(t, { config: { SCAN_POLICY: 'deny' } })
+  const res = await ctx.app.inject({ method: 'GET', url: '/book?rating=5' })
+  t.equal(res.statusCode, 400)
+  t.equal(json(res).code, 'VERSO_SCAN_REFUSED')
+  t.match(json(res).detail, /author \(index author\)/)
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/book/count' })).statusCode, 400, 'count too')
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/book?author=X' })).statusCode, 200, 'an indexed query is fine')
+})
+
+t.test('a declared index is added to a table that exists without it', async (t) => {
+  const ctx = await setup(t)
+  const Plain = defineModel({ name: 'Shelf', schema: Type.Object({ room: Type.String() }), example: { room: 'r' } })
+  const Indexed = defineModel({ name: 'Shelf', schema: Type.Object({ room: Type.String() }), indexes: [{ name: 'by_room', hash: 'room' }], example: { room: 'r' } })
+  await ensureTables(ctx.client, ctx.prefix, [Plain])
+  const result = await ensureTables(ctx.client, ctx.prefix, [Indexed, Book])
+  t.same(result.indexesAdded, [`${ctx.prefix}shelf/by_room`])
+  t.same((await ensureTables(ctx.client, ctx.prefix, [Indexed])).indexesAdded, undefined, 'idempotent')
+})
