@@ -38,8 +38,15 @@ const table = modelTables(prefix, Book).main
 const requests: WriteRequest[] = Array.from({ length: total }, (_, n) => ({
   PutRequest: {
     Item: toItem(Book, {
-      entity_id: newEntityId(), ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: ZERO_ID,
-      title: `Title ${String(n).padStart(6, '0')}`, author: `Author ${n % 12}`, status: 'to_read', rating: (n % 5) + 1
+      entity_id: newEntityId(),
+      ...nextVersionStamp(),
+      previous_version: ZERO_ID,
+      active: true,
+      changed_by_id: ZERO_ID,
+      title: `Title ${String(n).padStart(6, '0')}`,
+      author: `Author ${n % 12}`,
+      status: 'to_read',
+      rating: (n % 5) + 1
     })
   }
 }))

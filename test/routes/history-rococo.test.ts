@@ -27,6 +27,7 @@ const micros = (changedOn: unknown): number => {
   return value
 }
 const fieldsOf = (entity: Entity): Entity => Object.fromEntries(Object.entries(entity).filter(([key]) => !SERVER_FIELDS.includes(key)))
+const byPath = (a: { path: string }, b: { path: string }): number => a.path.localeCompare(b.path)
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
 
 /** A random UUIDv4 (hex) starting with `prefix`, so that tests can place it in the key order. */
@@ -256,10 +257,8 @@ t.test('a Rococo history (UUIDv4 versions out of time order) reads, pages, answe
     applyPatch(full, json(await diff(app, id, String(source.version), { to: String(target.version), include_meta: 'true' })))
     t.same(full, target, `include_meta diff ${i + 1} → ${j + 1}`)
   }
-  t.same(json(await diff(app, id, String(chain[1]!.version), { to: String(chain[2]!.version) })), [
-    { op: 'replace', path: '/age', value: 18 },
-    { op: 'add', path: '/metadata/tags', value: ['a'] }
-  ].filter(() => true).sort((a, b) => a.path.localeCompare(b.path)).length === 2 ? json(await diff(app, id, String(chain[1]!.version), { to: String(chain[2]!.version) })) : [], 'diff 2 → 3 is small')
+  const small = json(await diff(app, id, String(chain[1]!.version), { to: String(chain[2]!.version) })) as Operation[]
+  t.same([...small].sort(byPath), [{ op: 'replace', path: '/age', value: 18 }, { op: 'add', path: '/metadata/tags', value: ['a'] }].sort(byPath), 'diff 2 → 3 names just what changed')
   const implicit = await diff(app, id, String(chain[3]!.version))
   const doc = clone(fieldsOf(chain[3]!))
   applyPatch(doc, json(implicit))
@@ -281,10 +280,8 @@ t.test('a Rococo history (UUIDv4 versions out of time order) reads, pages, answe
   await checkListing(t, app, nine, 'Rococo + verso')
   await checkWindows(t, app, nine, 'Rococo + verso')
   await checkAsOf(t, app, nine, 'Rococo + verso')
-  t.same(json(await diff(app, id, String(chain[7]!.version))), [
-    { op: 'replace', path: '/age', value: 37 },
-    { op: 'remove', path: '/metadata/notes' }
-  ].length === json(await diff(app, id, String(chain[7]!.version))).length ? json(await diff(app, id, String(chain[7]!.version))) : null, 'diff from the last Rococo version to the verso one')
+  const onTop = json(await diff(app, id, String(chain[7]!.version))) as Operation[]
+  t.same([...onTop].sort(byPath), [{ op: 'replace', path: '/age', value: 37 }, { op: 'remove', path: '/metadata/notes' }].sort(byPath), 'diff from the last Rococo version to the verso one')
 
   // Restore a Rococo version: its attributes come back exactly as Rococo stored them.
   const restore = await app.inject({ method: 'POST', url: `/person/${id}/versions/${String(chain[3]!.version)}/restore`, headers: { 'if-match': etag(ninth.version) } })
