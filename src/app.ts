@@ -13,7 +13,8 @@ import { validatorCompiler } from './http/validation.js'
 import storage from './plugins/app/storage.js'
 import swagger from './plugins/external/swagger.js'
 import { registerModelRoutes } from './routes/entities.js'
-import { registerHealthRoutes } from './routes/health.js'
+import { registerHealthRoutes, registerStatsRoute } from './routes/health.js'
+import { countCalls } from './storage/client.js'
 import { registerHistoryRoutes } from './routes/history.js'
 import { outboxTable } from './storage/table-names.js'
 
@@ -29,7 +30,11 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
-  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & { CURSOR_SECRET?: string, SCAN_POLICY?: 'allow' | 'deny' }
+  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & {
+    CURSOR_SECRET?: string
+    SCAN_POLICY?: 'allow' | 'deny'
+    STATS_ENABLED?: boolean
+  }
   dynamo: DynamoDBClient
   /** Destroy the DynamoDB client on close. */
   ownsClient?: boolean
@@ -84,6 +89,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
+  if (config.STATS_ENABLED === true) registerStatsRoute(app, countCalls(options.dynamo))
   for (const model of options.models ?? builtInModels) {
     registerModelRoutes(app, model, app.repository, config.SCAN_POLICY ?? 'allow')
     registerHistoryRoutes(app, model, app.repository)

@@ -20,6 +20,7 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
   CURSOR_SECRET: Type.Optional(Type.String({ minLength: 16 })),
   SCAN_POLICY: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'allow' }),
+  STATS_ENABLED: Type.Boolean({ default: false }),
   RELAY_ENABLED: Type.Boolean({ default: true }),
   OUTBOX_PUBLISHER: Type.Optional(Type.Union([Type.Literal('log'), Type.Literal('rabbitmq'), Type.Literal('sqs'), Type.Literal('webhook')])),
   RABBITMQ_URL: Type.Optional(Type.String({ pattern: '^amqps?://[^\\s]+$' })),

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { serviceUnavailable } from '../errors.js'
 import { problemResponses } from '../http/schemas.js'
+import type { CallCounts } from '../storage/client.js'
 
 const Status = Type.Object({ status: Type.String({ examples: ['ok'] }) })
 
@@ -24,5 +25,31 @@ export function registerHealthRoutes (app: FastifyInstance, readinessTable: stri
       throw serviceUnavailable()
     }
     return { status: 'ok' }
+  })
+}
+
+/**
+ * GET /_stats (only with STATS_ENABLED=true): DynamoDB calls made so far by command, and memory. The
+ * benchmark reads calls per operation from it; it is not meant to be public.
+ */
+export function registerStatsRoute (app: FastifyInstance, calls: CallCounts): void {
+  app.get('/_stats', {
+    logLevel: 'warn',
+    schema: {
+      tags: ['health'],
+      operationId: 'stats',
+      summary: 'DynamoDB calls by command and memory (STATS_ENABLED=true only)',
+      response: {
+        200: Type.Object({
+          dynamodb_calls: Type.Record(Type.String(), Type.Integer(), { examples: [{ GetItemCommand: 12, TransactWriteItemsCommand: 4 }] }),
+          rss_bytes: Type.Integer(),
+          heap_used_bytes: Type.Integer(),
+          uptime_s: Type.Number()
+        })
+      }
+    }
+  }, async () => {
+    const memory = process.memoryUsage()
+    return { dynamodb_calls: calls, rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed, uptime_s: process.uptime() }
   })
 }

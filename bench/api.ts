@@ -1,0 +1,332 @@
+/**
+ * `npm run bench [-- --quick] [-- --concurrency 16]`: verso against the direct-SDK ceiling.
+ *
+ * Starts its own DynamoDB Local and its own verso (the production build, `node dist/server.js`, LOG_LEVEL=warn,
+ * relay off so only the API is measured). For each scenario it runs, in alternating rounds, the operation through
+ * verso over HTTP and the equivalent DynamoDB calls made directly with the AWS SDK from this process, both at the
+ * same concurrency, each twice. Prints ops/s and p50/p99 latency of both sides, the ratio verso/direct, the DynamoDB
+ * calls per operation (counted in verso by an SDK middleware, read from its /_stats route) and the item sizes
+ * (DynamoDB Local does not charge capacity), and verso's peak RSS. Writes a JSON file and an SVG chart to
+ * bench/results/.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { Agent, request as httpRequest } from 'node:http'
+import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { BatchWriteItemCommand, GetItemCommand, QueryCommand, TransactWriteItemsCommand, type DynamoDBClient, type TransactWriteItem, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
+import { Person } from '../src/models/person.js'
+import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/meta.js'
+import { buildEvent, outboxItem } from '../src/outbox/event.js'
+import { createDynamoClient } from '../src/storage/client.js'
+import { toItem, type Entity } from '../src/storage/item-mapping.js'
+import { modelTables, outboxTable } from '../src/storage/table-names.js'
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' } } })
+const quick = values.quick
+const concurrency = Number(values.concurrency)
+const roundMs = Number(values.seconds ?? (quick ? 1 : 8)) * 1000
+const prefix = 'bench_'
+const SHARDS = 16
+
+// ---------------------------------------------------------------- processes
+const freePort = async (): Promise<number> => await new Promise((resolve) => {
+  const server = createServer().listen(0, '127.0.0.1', () => {
+    const port = (server.address() as { port: number }).port
+    server.close(() => { resolve(port) })
+  })
+})
+
+process.stderr.write('building verso (npm run build)…\n')
+await new Promise<void>((resolve, reject) => {
+  spawn('npm', ['run', 'build', '--silent'], { stdio: 'inherit' }).once('exit', (code) => { code === 0 ? resolve() : reject(new Error(`build failed: ${String(code)}`)) })
+})
+const dynamo = await startDynamoDbLocal()
+const port = await freePort()
+const verso = spawn(process.execPath, ['dist/server.js'], {
+  env: {
+    ...process.env,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    AWS_REGION: 'us-east-1',
+    AUTH_MODE: 'none',
+    RELAY_ENABLED: 'false',
+    CREATE_TABLES: 'true',
+    TABLE_PREFIX: prefix,
+    OUTBOX_SHARDS: String(SHARDS),
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    STATS_ENABLED: 'true',
+    NODE_ENV: 'production',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
+  },
+  stdio: ['ignore', 'ignore', 'inherit']
+})
+const stopAll = async (): Promise<void> => {
+  verso.kill('SIGTERM')
+  await new Promise((resolve) => verso.once('exit', resolve))
+  await dynamo.stop()
+}
+const base = `http://127.0.0.1:${port}`
+for (let i = 0; i < 300 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) await sleep(100)
+
+// Peak RSS of verso, read from the kernel (VmHWM) at the end.
+const peakRss = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(verso.pid)}/status`, 'utf8'))?.[1] ?? 0) * 1024
+
+// ---------------------------------------------------------------- clients
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+interface Answer { status: number, body: string }
+function call (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const req = httpRequest(`${base}${path}`, { method, agent, headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) } }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { text += c })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: text }) })
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+const sdk: DynamoDBClient = createDynamoClient({ endpoint: dynamo.endpoint })
+const tables = modelTables(prefix, Person)
+
+const stats = async (): Promise<Record<string, number>> => (JSON.parse((await call('GET', '/_stats')).body) as { dynamodb_calls: Record<string, number> }).dynamodb_calls
+
+// ---------------------------------------------------------------- scenarios
+let seq = 0
+const person = (): Entity => ({ first_name: 'Ada', last_name: `Lovelace ${seq++}`, age: 36, metadata: { team: 'engines', n: seq } })
+type Op = () => Promise<void>
+interface Side { prepare?: (n: number) => Promise<void>, op: Op }
+interface Scenario { name: string, verso: Side, direct: Side }
+
+/**
+ * Entities to update, delete or read, one per operation so that no two operations conflict. Written with
+ * BatchWriteItem as verso would have stored them (first versions), which is much quicker than creating them.
+ */
+const pool: Array<{ id: string, version: string, item: Entity }> = []
+async function fill (n: number): Promise<void> {
+  pool.length = 0
+  const items = Array.from({ length: n }, () => ({ ...person(), entity_id: newEntityId(), ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: ZERO_ID }))
+  const batches = Array.from({ length: Math.ceil(n / 25) }, (_, i) => items.slice(i * 25, (i + 1) * 25))
+  await runConcurrently(batches.length, async () => {
+    let requests: WriteRequest[] = (batches.pop() ?? []).map((item) => ({ PutRequest: { Item: toItem(Person, item) } }))
+    while (requests.length > 0) {
+      const { UnprocessedItems } = await sdk.send(new BatchWriteItemCommand({ RequestItems: { [tables.main]: requests } }))
+      requests = UnprocessedItems?.[tables.main] ?? []
+    }
+  })
+  for (const item of items) pool.push({ id: String(item.entity_id), version: String(item.version), item })
+}
+const take = (): { id: string, version: string, item: Entity } => {
+  const next = pool.pop()
+  if (next === undefined) throw new Error('the pool ran dry: raise its size')
+  return next
+}
+const expectStatus = (answer: Answer, status: number): void => { if (answer.status !== status) throw new Error(`${answer.status} ${answer.body.slice(0, 200)}`) }
+
+/** The transaction verso commits for a versioned write, built the same way, sent directly. */
+function writeTransaction (previous: Entity | undefined, fields: Entity, action: 'created' | 'updated' | 'deleted'): TransactWriteItem[] {
+  const id = previous === undefined ? newEntityId() : String(previous.entity_id)
+  const next: Entity = {
+    ...fields, entity_id: id, ...nextVersionStamp(previous?.changed_on as string | undefined), previous_version: previous?.version ?? ZERO_ID, active: action !== 'deleted', changed_by_id: ZERO_ID
+  }
+  const event = outboxItem(buildEvent('person', action, next, String(next.changed_on), '/verso'), SHARDS)
+  return [
+    ...(previous === undefined ? [] : [{ Put: { TableName: tables.audit, Item: toItem(Person, previous), ConditionExpression: 'attribute_not_exists(version)' } }]),
+    {
+      Put: previous === undefined
+        ? { TableName: tables.main, Item: toItem(Person, next), ConditionExpression: 'attribute_not_exists(entity_id)' }
+        : { TableName: tables.main, Item: toItem(Person, next), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': { S: String(previous.version) } } }
+    },
+    { Put: { TableName: outboxTable(prefix), Item: event } }
+  ]
+}
+async function directUpdate (action: 'updated' | 'deleted', fields?: Entity): Promise<void> {
+  const { id } = take()
+  const { Item } = await sdk.send(new GetItemCommand({ TableName: tables.main, Key: { entity_id: { S: id } }, ConsistentRead: true }))
+  if (Item === undefined) throw new Error('missing')
+  const current = unmarshall(Item)
+  await sdk.send(new TransactWriteItemsCommand({ TransactItems: writeTransaction(current, fields ?? { first_name: current.first_name, last_name: current.last_name }, action) }))
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: 'create',
+    verso: { op: async () => { expectStatus(await call('POST', '/person', person()), 201) } },
+    direct: { op: async () => { await sdk.send(new TransactWriteItemsCommand({ TransactItems: writeTransaction(undefined, person(), 'created') })) } }
+  },
+  {
+    name: 'get by id',
+    verso: { prepare: async () => { await fill(50) }, op: async () => { expectStatus(await call('GET', `/person/${pool[seq++ % pool.length]!.id}`), 200) } },
+    direct: { prepare: async () => { await fill(50) }, op: async () => { await sdk.send(new GetItemCommand({ TableName: tables.main, Key: { entity_id: { S: pool[seq++ % pool.length]!.id } } })) } }
+  },
+  {
+    name: 'update (PUT, If-Match)',
+    verso: { prepare: fill, op: async () => { const e = take(); expectStatus(await call('PUT', `/person/${e.id}`, { first_name: 'Ada', last_name: 'Byron' }, { 'if-match': `"${e.version}"` }), 200) } },
+    direct: { prepare: fill, op: async () => { await directUpdate('updated', { first_name: 'Ada', last_name: 'Byron' }) } }
+  },
+  {
+    name: 'patch',
+    verso: { prepare: fill, op: async () => { const e = take(); expectStatus(await call('PATCH', `/person/${e.id}`, { age: 37 }, { 'if-match': `"${e.version}"` }), 200) } },
+    direct: { prepare: fill, op: async () => { await directUpdate('updated') } }
+  },
+  {
+    name: 'soft delete',
+    verso: { prepare: fill, op: async () => { const e = take(); expectStatus(await call('DELETE', `/person/${e.id}`, undefined, { 'if-match': `"${e.version}"` }), 200) } },
+    direct: { prepare: fill, op: async () => { await directUpdate('deleted') } }
+  },
+  {
+    name: 'list one page by index',
+    verso: { op: async () => { expectStatus(await call('GET', '/person?last_name=Lovelace%201&limit=20'), 200) } },
+    direct: {
+      op: async () => {
+        await sdk.send(new QueryCommand({ TableName: tables.main, IndexName: 'last_name', KeyConditionExpression: '#l = :l', FilterExpression: 'attribute_not_exists(active) OR active <> :f', ExpressionAttributeNames: { '#l': 'last_name' }, ExpressionAttributeValues: { ':l': { S: 'Lovelace 1' }, ':f': { BOOL: false } }, Limit: 20 }))
+      }
+    }
+  }
+]
+
+// ---------------------------------------------------------------- runner
+async function runConcurrently (count: number, op: Op): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => { while (next++ < count) await op() }))
+}
+
+interface Round { ops: number, seconds: number, latencies: number[], errors: number, calls?: Record<string, number> }
+/** Enough fresh entities for one round at the fastest rate seen here, with room to spare. */
+const POOL = Math.ceil(roundMs / 1000 * 600) + 200
+/**
+ * Runs `op` at the fixed concurrency for the round's duration. Ops needing fresh entities get a pool first.
+ * With `countVersoCalls`, the DynamoDB calls verso made during the timed part are read from /_stats.
+ */
+async function round (side: Side, countVersoCalls = false): Promise<Round> {
+  if (side.prepare !== undefined) await side.prepare(POOL)
+  const before = countVersoCalls ? await stats() : undefined
+  const latencies: number[] = []
+  let errors = 0
+  const started = performance.now()
+  const deadline = started + roundMs
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now()
+      try {
+        await side.op()
+        latencies.push(performance.now() - t0)
+      } catch (err) {
+        errors++
+        if (errors === 1) process.stderr.write(`  error: ${err instanceof Error ? err.message : String(err)}\n`)
+        if (String(err).includes('pool ran dry')) break
+      }
+    }
+  }))
+  const seconds = (performance.now() - started) / 1000
+  const after = before === undefined ? undefined : await stats()
+  const calls = after === undefined ? undefined : Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before?.[k] ?? 0)]).filter(([, v]) => Number(v) > 0))
+  return { ops: latencies.length, seconds, latencies, errors, ...(calls === undefined ? {} : { calls }) }
+}
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
+}
+const summarize = (rounds: Round[]): { opsPerSec: number, p50: number, p99: number, errors: number } => {
+  const latencies = rounds.flatMap((r) => r.latencies)
+  return {
+    opsPerSec: rounds.reduce((n, r) => n + r.ops, 0) / rounds.reduce((n, r) => n + r.seconds, 0),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors: rounds.reduce((n, r) => n + r.errors, 0)
+  }
+}
+
+interface Result {
+  scenario: string
+  verso: ReturnType<typeof summarize>
+  direct: ReturnType<typeof summarize>
+  ratio: number
+  callsPerOp: Record<string, number>
+}
+
+// Warm-up: JIT, connections, DynamoDB Local's first-touch costs.
+for (const scenario of scenarios.slice(0, 2)) {
+  await round(scenario.verso)
+  await round(scenario.direct)
+}
+
+const results: Result[] = []
+for (const scenario of scenarios) {
+  process.stderr.write(`${scenario.name}…\n`)
+  const versoRounds: Round[] = []
+  const directRounds: Round[] = []
+  for (let i = 0; i < 2; i++) {
+    versoRounds.push(await round(scenario.verso, true))
+    directRounds.push(await round(scenario.direct))
+  }
+  // DynamoDB calls verso made per operation, over its timed rounds (requests still in flight at a round's end
+  // make this a hair above the exact figure).
+  const ops = versoRounds.reduce((n, r) => n + r.ops, 0)
+  const callsPerOp: Record<string, number> = {}
+  for (const r of versoRounds) {
+    for (const [command, count] of Object.entries(r.calls ?? {})) callsPerOp[command.replace(/Command$/, '')] = (callsPerOp[command.replace(/Command$/, '')] ?? 0) + count
+  }
+  for (const command of Object.keys(callsPerOp)) callsPerOp[command] = Math.round((callsPerOp[command]! / ops) * 100) / 100
+  const verso = summarize(versoRounds)
+  const direct = summarize(directRounds)
+  results.push({ scenario: scenario.name, verso, direct, ratio: verso.opsPerSec / direct.opsPerSec, callsPerOp })
+}
+const rss = peakRss()
+const itemBytes = Buffer.byteLength(JSON.stringify(toItem(Person, { ...person(), entity_id: newEntityId(), ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: ZERO_ID })))
+await stopAll()
+sdk.destroy()
+agent.destroy()
+
+// ---------------------------------------------------------------- report
+const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toFixed(digits) : '-'
+const header = ['scenario', 'verso ops/s', 'p50 ms', 'p99 ms', 'direct ops/s', 'p50 ms', 'p99 ms', 'verso/direct', 'DynamoDB calls per op (verso)']
+const lines = results.map((r) => [r.scenario, fmt(r.verso.opsPerSec), fmt(r.verso.p50, 1), fmt(r.verso.p99, 1), fmt(r.direct.opsPerSec), fmt(r.direct.p50, 1), fmt(r.direct.p99, 1), fmt(r.ratio, 2),
+  Object.entries(r.callsPerOp).map(([c, n]) => `${c} ${n}`).join(', ')])
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
+const row = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+const date = new Date().toISOString()
+process.stdout.write([
+  '',
+  `verso benchmark ${quick ? '(quick) ' : ''}— ${date} — concurrency ${concurrency}, ${roundMs / 1000} s rounds, verso and direct alternating, twice each`,
+  row(header),
+  ...lines.map(row),
+  '',
+  `verso peak RSS: ${fmt(rss / 1024 / 1024, 1)} MB (goal < 200 MB)`,
+  `Capacity: DynamoDB Local does not charge capacity units. A Person item is about ${itemBytes} bytes as marshalled (< 1 KB), so on AWS`,
+  '  a consistent GetItem costs 1 RCU and each transactional Put 2 WCU: create 4 WCU, update/patch/delete 1 RCU + 6 WCU.',
+  ''
+].join('\n'))
+mkdirSync('bench/results', { recursive: true })
+writeFileSync('bench/results/api.json', JSON.stringify({ date, quick, concurrency, roundMs, peakRssBytes: rss, results }, null, 2))
+writeFileSync('bench/results/api.svg', chart(results))
+process.stdout.write('wrote bench/results/api.json and bench/results/api.svg\n')
+
+function chart (rows: Result[]): string {
+  const barHeight = 28
+  const left = 200
+  const width = 640
+  const scale = (width - left - 60) / Math.max(1, ...rows.map((r) => r.ratio))
+  const bars = rows.map((r, i) => {
+    const y = 40 + i * (barHeight + 10)
+    const w = Math.max(1, r.ratio * scale)
+    return `<text x="${left - 10}" y="${y + 19}" text-anchor="end">${r.scenario}</text>` +
+      `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${r.ratio >= 0.85 ? '#2e7d32' : '#c62828'}"/>` +
+      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 19}">${r.ratio.toFixed(2)}</text>`
+  }).join('\n')
+  const goal = left + 0.85 * scale
+  const height = 60 + rows.length * (barHeight + 10)
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">
+<text x="10" y="20" font-weight="bold">verso ops/s ÷ direct SDK ops/s (concurrency ${concurrency})</text>
+${bars}
+<line x1="${goal.toFixed(1)}" y1="30" x2="${goal.toFixed(1)}" y2="${height - 10}" stroke="#555" stroke-dasharray="4"/>
+<text x="${(goal + 4).toFixed(1)}" y="${height - 12}" fill="#555">goal 0.85</text>
+</svg>
+`
+}
