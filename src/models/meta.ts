@@ -20,7 +20,11 @@ export function parseTimestampMicros (text: string): number | undefined {
   const m = PY_ISO.exec(text)
   if (m === null) return undefined
   const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
+  // Not Date.UTC: it reads years 0-99 as 1900-1999.
+  const date = new Date(0)
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d))
+  date.setUTCHours(Number(h), Number(mi), Number(s), 0)
+  const ms = date.getTime()
   if (Number.isNaN(ms)) return undefined
   const offsetMinutes = zone.toUpperCase() === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)))
   // Beyond microseconds (RFC 3339 allows nanoseconds) the digits are cut: changed_on has microseconds.

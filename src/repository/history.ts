@@ -91,9 +91,11 @@ export class VersionHistory {
       // Nothing read in the range: then the successor's predecessor must be older than the range, or nothing.
       const expected = chain.length > 0 ? versionOf(chain[0]) : undefined
       const previous = previousOf(successor) ?? ''
-      const fine = expected !== undefined
+      // Keys say nothing of time in Rococo histories: the successor must really be after `to`.
+      const afterRange = successor === undefined || micros(successor) > query.to!
+      const fine = afterRange && (expected !== undefined
         ? successor === undefined || previous === expected
-        : previous === ZERO_ID || (lo !== undefined && V7.test(previous) && previous < lo)
+        : previous === ZERO_ID || (lo !== undefined && V7.test(previous) && previous < lo))
       if (!fine) return 'unordered'
     }
     const more = chain.length > query.limit
@@ -168,7 +170,8 @@ export class VersionHistory {
     // At most one version per millisecond, so of the two read before the bound one may still be after `at`.
     const candidate = before.items.find((item) => micros(item) <= at)
     const successor = before.items.find((item) => micros(item) > at) ?? after ?? main
-    if (previousOf(successor) === (versionOf(candidate) ?? ZERO_ID)) return candidate
+    // With UUIDv4 keys (Rococo) the item after the bound by key may still be before `at` in time: check both.
+    if (micros(successor) > at && previousOf(successor) === (versionOf(candidate) ?? ZERO_ID)) return candidate
     const all = await this.everyVersion(model, id)
     return all?.find((item) => micros(item) <= at)
   }

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createPatch } from 'rfc6902'
 import { Type } from 'typebox'
-import { entityNotFound, notVersioned, versionNotFound } from '../errors.js'
+import { badRequest, entityNotFound, notVersioned, versionNotFound } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { instant } from '../http/instant.js'
 import { modelSchemas } from '../http/model-schemas.js'
@@ -37,7 +37,11 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
   const tags = [name]
   const { entityRef } = modelSchemas(model)
   const unavailable = versioned ? {} : problemResponses(405)
-  const notHere = async (): Promise<never> => { throw notVersioned(name) }
+  // RFC 9110: a 405 lists the methods the resource supports: none, for a model without history.
+  const notHere = async (_request: FastifyRequest, reply: FastifyReply): Promise<never> => {
+    reply.header('allow', '')
+    throw notVersioned(name)
+  }
   const only = <T>(handler: T): T | typeof notHere => (versioned ? handler : notHere)
 
   app.get(base, {
@@ -64,6 +68,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
     const query = request.query as { limit: number, cursor?: string, from?: string, to?: string }
     const from = query.from === undefined ? undefined : instant(query.from, 'from')
     const to = query.to === undefined ? undefined : instant(query.to, 'to')
+    if (from !== undefined && to !== undefined && from > to) throw badRequest('from must not be after to.')
     const scope = `versions:${name}:${id}:${from ?? ''}:${to ?? ''}`
     const page = await repository.history.list(model, id, {
       limit: query.limit,

@@ -19,5 +19,6 @@ t.test('declarations that could not work are refused at start', async (t) => {
   t.throws(() => { bad({ path: 'docs' }) }, /path/)
   t.throws(() => { bad({ schema: Type.Object({ version: Type.String() }) }) }, /managed by verso/)
   t.throws(() => { bad({ schema: Type.Object({ limit: Type.Integer() }) }) }, /reserved/)
-  t.throws(() => { bad({ indexes: [{ name: 'i', hash: 'nope' }] }) }, /not a declared scalar field/)
+  t.throws(() => { bad({ indexes: [{ name: 'idx', hash: 'nope' }] }) }, /not a declared text or number field/)
+  t.throws(() => { bad({ indexes: [{ name: 'i', hash: 'a' }] }) }, /index name/)
 })

@@ -1,6 +1,8 @@
 import t from 'tap'
+import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { formatTimestamp, parseTimestampMicros } from '../../src/models/meta.js'
+import { Person } from '../../src/models/person.js'
+import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, createPerson, newId } from './support.js'
 
@@ -204,4 +206,31 @@ t.test('as_of on an unknown entity is 404; an invalid as_of is 400', async (t) =
   assertProblem(t, twice, 400)
   assertProblem(t, await app.inject({ method: 'GET', url: `/person/${id}`, query: { as_of: '2026-01-01T00:00:00Z', include_deleted: 'maybe' } }), 400, { paths: ['/querystring/include_deleted'] })
   assertProblem(t, await app.inject({ method: 'GET', url: `/person/${id}`, query: { asof: '2026-01-01T00:00:00Z' } }), 400, { paths: ['/querystring/asof'] })
+})
+
+t.test('as_of in the years 0000–0099 is that year, not 1900–1999', async (t) => {
+  const ctx = await setup(t)
+  const id = newId()
+  const version = newId()
+  // An item another writer (Rococo, a migration) stored with a 1999 changed_on.
+  await ctx.client.send(new PutItemCommand({
+    TableName: ctx.tables(Person).main,
+    Item: {
+      entity_id: { S: id },
+      version: { S: version },
+      previous_version: { S: ZERO_ID },
+      active: { BOOL: true },
+      changed_by_id: { S: ZERO_ID },
+      changed_on: { S: '1999-06-01T00:00:00+00:00' },
+      first_name: { S: 'Old' },
+      last_name: { S: 'Timer' }
+    }
+  }))
+  t.equal(json(await asOf(ctx.app, id, '1999-06-02T00:00:00Z')).version, version, 'a day after: the version')
+  assertProblem(t, await asOf(ctx.app, id, '1999-05-31T00:00:00Z'), 404, { code: 'VERSO_ENTITY_NOT_FOUND' })
+  const year99 = await asOf(ctx.app, id, '0099-06-02T00:00:00Z')
+  t.equal(year99.statusCode, 404, 'as_of in the year 99: before the entity existed')
+  if (year99.statusCode === 404) assertProblem(t, year99, 404, { code: 'VERSO_ENTITY_NOT_FOUND' })
+  const early = await ctx.app.inject({ method: 'GET', url: `/person/${id}/versions`, query: { to: '0099-12-31T00:00:00Z' } })
+  t.same(json(early), { items: [], next_cursor: null }, 'nothing was changed in the year 99')
 })

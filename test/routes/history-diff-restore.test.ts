@@ -223,6 +223,42 @@ t.test('restore preconditions: If-Match, body version, 428, 412, 409; nothing wr
   t.same(events.map((e) => e.type), ['verso.person.created', 'verso.person.updated', 'verso.person.restored', 'verso.person.restored', 'verso.person.restored'])
 })
 
+t.test('concurrent restores based on one version: one wins, the others get 412, one audit item and one event', async (t) => {
+  const ctx = await setup(t)
+  const { app } = ctx
+  const created = await createPerson(app, { age: 1 })
+  const id = String(created.entity_id)
+  const second = json(await app.inject({ method: 'PATCH', url: `/person/${id}`, headers: { 'if-match': etag(created.version) }, payload: { age: 2 } }))
+  const results = await Promise.all(Array.from({ length: 12 }, async (_, i) => await app.inject({
+    method: 'POST',
+    url: `/person/${id}/versions/${String(i % 2 === 0 ? created.version : second.version)}/restore`,
+    headers: { 'if-match': etag(second.version) }
+  })))
+  const winners = results.filter((r) => r.statusCode === 200)
+  t.equal(winners.length, 1, 'exactly one restore succeeds')
+  t.equal(results.filter((r) => r.statusCode === 412).length, 11, 'the others: 412')
+  const winner = json(winners[0]!)
+  for (const loser of results.filter((r) => r.statusCode === 412)) t.equal(json(loser).current_version, winner.version, '412 names the winner')
+  t.equal((await ctx.audit(Person, id)).length, 2, 'one audit item more')
+  t.same((await ctx.events(id)).map((e) => e.type), ['verso.person.created', 'verso.person.updated', 'verso.person.restored'])
+  t.same(json(await app.inject({ method: 'GET', url: `/person/${id}` })), winner)
+})
+
+t.test('diff paths are JSON Pointers: "/" and "~" in keys are escaped', async (t) => {
+  const { app } = await setup(t)
+  const created = await createPerson(app, { metadata: { 'a/b': 1, 'm~n': { 'x/~y': [1, 2] }, plain: true } })
+  const id = String(created.entity_id)
+  const changed = json(await app.inject({ method: 'PUT', url: `/person/${id}`, headers: { 'if-match': etag(created.version) }, payload: { first_name: 'Ada', last_name: 'Lovelace', metadata: { 'a/b': 2, 'm~n': { 'x/~y': [1, 3] }, '': 'empty key' } } }))
+  const res = await diff(app, id, String(created.version), { to: String(changed.version) })
+  t.equal(res.statusCode, 200)
+  const patch = json(res) as Operation[]
+  t.ok(patch.some((op) => op.path === '/metadata/a~1b'), 'a/b is written a~1b')
+  t.ok(patch.some((op) => op.path.startsWith('/metadata/m~0n/x~1~0y')), 'm~n and x/~y are escaped')
+  const doc = clone(fieldsOf(created))
+  t.ok(applyPatch(doc, patch).every((e) => e === null), 'the patch applies')
+  t.same(doc, fieldsOf(changed), 'and gives the later version')
+})
+
 t.test('restore undeletes a soft-deleted entity', async (t) => {
   const ctx = await setup(t)
   const { app } = ctx

@@ -141,10 +141,11 @@ async function checkAsOf (t: Test, app: FastifyInstance, versions: Entity[], lab
     }
     if (got !== want) wrong++
     t.equal(name(got), name(want), `${label}: as_of ${when} → ${name(want)}`)
-    if (expected !== undefined && res.statusCode === 200) {
+    if (expected !== undefined && got === want) {
       t.same(json(res), expected, `${label}: as_of ${when}: the whole version`)
-      t.equal(res.headers.etag, etag(expected.version))
+      t.equal(res.headers.etag, etag(expected.version), `${label}: as_of ${when}: its ETag`)
     }
+    if (expected === undefined && got === want) t.equal(json(res).code, 'VERSO_ENTITY_NOT_FOUND', `${label}: as_of ${when}: not there yet`)
   }
   t.equal(wrong, 0, `${label}: every as_of instant answered right`)
 }

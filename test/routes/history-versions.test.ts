@@ -254,6 +254,24 @@ t.test('malformed ids, limits and bounds are 400 problems', async (t) => {
     }
   }
   assertProblem(t, await app.inject({ method: 'GET', url: `/person/${id}/versions`, query: { since: '2026-01-01T00:00:00Z' } }), 400, { paths: ['/querystring/since'] })
+
+  // from after to selects nothing: a 400 that says so, or an empty page; never a 500.
+  const later = await app.inject({ method: 'PATCH', url: `/person/${id}`, headers: { 'if-match': etag(version) }, payload: { age: 1 } })
+  const inverted: Array<Record<string, string>> = [
+    { from: '2026-11-27T00:00:00Z', to: '2026-11-26T00:00:00Z' },
+    { from: String(json(later).changed_on), to: String(created.changed_on) },
+    { from: '2030-01-01T00:00:00Z', to: '2020-01-01T00:00:00Z', limit: '1' }
+  ]
+  for (const query of inverted) {
+    const res = await app.inject({ method: 'GET', url: `/person/${id}/versions`, query })
+    t.ok(res.statusCode < 500, `from ${query.from!} after to ${query.to!}: not a server error (got ${res.statusCode})`)
+    if (res.statusCode === 200) {
+      t.same(json(res), { items: [], next_cursor: null }, 'an empty page')
+    } else if (res.statusCode < 500) {
+      const problem = assertProblem(t, res, 400)
+      t.match(problem.detail, /from|to/, 'the problem names the bounds')
+    }
+  }
 })
 
 t.test('tampered or foreign cursors are 400 problems', async (t) => {
