@@ -81,8 +81,9 @@ export function defineModel<S extends TObject> (options: ModelOptions<S>): Model
   for (const index of options.indexes ?? []) {
     if (!/^[A-Za-z0-9_.-]{3,255}$/.test(index.name)) throw new Error(`model ${name}: index name "${index.name}" must be 3-255 letters, digits, _ . -`)
     for (const field of [index.hash, index.range]) {
-      const type = field === undefined ? undefined : schemaType(schema.properties[field] as TSchema)
-      if (field !== undefined && !(scalarFields.has(field) && (type === 'string' || type === 'number' || type === 'integer'))) {
+      if (field === undefined) continue
+      const type = scalarFields.has(field) ? schemaType(schema.properties[field] as TSchema) : undefined
+      if (type !== 'string' && type !== 'number' && type !== 'integer') {
         throw new Error(`model ${name}: index ${index.name} names "${field}", which is not a declared text or number field`)
       }
     }
