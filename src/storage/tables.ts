@@ -114,25 +114,29 @@ async function enableTtl (client: DynamoDBClient, TableName: string, AttributeNa
   }
 }
 
-/** DynamoDB adds one GSI per UpdateTable: each missing index is added, then waited for until ACTIVE. */
+/**
+ * DynamoDB adds one GSI per UpdateTable, and limits how many it builds at once: each missing index is asked
+ * for (again while DynamoDB says it is busy) and waited for until ACTIVE, for up to 10 minutes.
+ */
 async function addMissingIndexes (client: DynamoDBClient, table: TableSpec, present: Set<string | undefined>, result: EnsureResult): Promise<void> {
   for (const index of table.GlobalSecondaryIndexes ?? []) {
     if (present.has(index.IndexName)) continue
-    try {
-      await client.send(new UpdateTableCommand({
-        TableName: table.TableName,
-        AttributeDefinitions: table.AttributeDefinitions,
-        GlobalSecondaryIndexUpdates: [{ Create: index }]
-      }))
-    } catch (err) {
-      // Another replica is adding it at the same moment.
-      if (!(err instanceof ResourceInUseException) && (err as { name?: string }).name !== 'ValidationException') throw err
-    }
-    for (let i = 0; i < 600; i++) {
+    const deadline = Date.now() + 600_000
+    for (;;) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }))
       const status = Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.IndexName)?.IndexStatus
       if (status === 'ACTIVE') break
-      await sleep(1000)
+      if (Date.now() > deadline) throw new Error(`index ${String(index.IndexName)} of ${table.TableName} is not active after 10 minutes (${status ?? 'not created'})`)
+      if (status === undefined) {
+        try {
+          await client.send(new UpdateTableCommand({ TableName: table.TableName, AttributeDefinitions: table.AttributeDefinitions, GlobalSecondaryIndexUpdates: [{ Create: index }] }))
+        } catch (err) {
+          // Busy (another index or table is being built, maybe by another replica): ask again shortly.
+          const name = (err as { name?: string }).name
+          if (name !== 'LimitExceededException' && name !== 'ResourceInUseException') throw err
+        }
+      }
+      await sleep(status === undefined ? 200 : 1000)
     }
     ;(result.indexesAdded ??= []).push(`${table.TableName}/${String(index.IndexName)}`)
   }

@@ -1,9 +1,6 @@
 import t from 'tap'
-import { Type } from 'typebox'
 import { Book } from '../../src/models/book.js'
-import { defineModel } from '../../src/models/define.js'
 import { countCalls } from '../../src/storage/client.js'
-import { ensureTables } from '../../src/storage/tables.js'
 import { setup, json, type TestContext } from '../support/helper.js'
 
 const AUTHORS = Array.from({ length: 12 }, (_, i) => `Author ${String(i).padStart(2, '0')}`)
@@ -152,14 +149,4 @@ t.test('SCAN_POLICY=deny refuses a scan and names the indexes that would serve',
   t.match(json(res).detail, /author \(index author\)/)
   t.equal((await ctx.app.inject({ method: 'GET', url: '/book/count' })).statusCode, 400, 'count too')
   t.equal((await ctx.app.inject({ method: 'GET', url: '/book?author=X' })).statusCode, 200, 'an indexed query is fine')
-})
-
-t.test('a declared index is added to a table that exists without it', async (t) => {
-  const ctx = await setup(t)
-  const Plain = defineModel({ name: 'Shelf', schema: Type.Object({ room: Type.String() }), example: { room: 'r' } })
-  const Indexed = defineModel({ name: 'Shelf', schema: Type.Object({ room: Type.String() }), indexes: [{ name: 'by_room', hash: 'room' }], example: { room: 'r' } })
-  await ensureTables(ctx.client, ctx.prefix, [Plain])
-  const result = await ensureTables(ctx.client, ctx.prefix, [Indexed, Book])
-  t.same(result.indexesAdded, [`${ctx.prefix}shelf/by_room`])
-  t.same((await ensureTables(ctx.client, ctx.prefix, [Indexed])).indexesAdded, undefined, 'idempotent')
 })
