@@ -1,5 +1,4 @@
 import t from 'tap'
-import { Book } from '../../src/models/book.js'
 import { countCalls } from '../../src/storage/client.js'
 import { setup, json, type TestContext } from '../support/helper.js'
 
