@@ -12,12 +12,11 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand, GetItemCommand, QueryCommand, TransactWriteItemsCommand, type DynamoDBClient, type TransactWriteItem, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
-import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
+import { freeLoopbackPort, startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { Person } from '../src/models/person.js'
 import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/meta.js'
 import { buildEvent, outboxItem } from '../src/outbox/event.js'
@@ -33,19 +32,13 @@ const prefix = 'bench_'
 const SHARDS = 16
 
 // ---------------------------------------------------------------- processes
-const freePort = async (): Promise<number> => await new Promise((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const port = (server.address() as { port: number }).port
-    server.close(() => { resolve(port) })
-  })
-})
 
 process.stderr.write('building verso (npm run build)…\n')
 await new Promise<void>((resolve, reject) => {
   spawn('npm', ['run', 'build', '--silent'], { stdio: 'inherit' }).once('exit', (code) => { code === 0 ? resolve() : reject(new Error(`build failed: ${String(code)}`)) })
 })
 const dynamo = await startDynamoDbLocal()
-const port = await freePort()
+const port = await freeLoopbackPort()
 const verso = spawn(process.execPath, ['dist/server.js'], {
   env: {
     ...process.env,

@@ -20,7 +20,8 @@ export interface EmbeddedOptions {
   startTimeoutMs?: number
 }
 
-async function freeLoopbackPort (): Promise<number> {
+/** A TCP port that is free on 127.0.0.1 right now. */
+export async function freeLoopbackPort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)

@@ -6,7 +6,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
@@ -14,6 +13,7 @@ import t from 'tap'
 import { parse } from 'yaml'
 import { ConfigSchema, loadConfig } from '../../src/config/config.js'
 import { endpoint } from '../support/helper.js'
+import { freeLoopbackPort } from '../../src/embedded/dynamodb-local.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const read = (file: string): string => readFileSync(new URL(file, new URL('../../', import.meta.url)), 'utf8')
@@ -143,17 +143,6 @@ t.test('Dockerfile', async (t) => {
   t.match(JSON.parse(read('package.json')).scripts?.build ?? '', /tsconfig\.build\.json/, 'npm run build uses tsconfig.build.json')
 })
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-  })
-}
-
 interface Running { child: ChildProcess, stdout: () => string, stderr: () => string, exit: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }
 
 /** `node dist/server.js` with only the given environment, as the image's CMD runs it. */
@@ -185,7 +174,7 @@ t.test('the image command, without Docker', async (t) => {
   const baseEnv = { NODE_ENV: 'production', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
 
   t.test('serves, gets ready, and exits 0 on SIGTERM', async (t) => {
-    const port = await freePort()
+    const port = await freeLoopbackPort()
     const server = startServer({
       ...baseEnv,
       DYNAMODB_ENDPOINT: endpoint(),

@@ -1,26 +1,17 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freeLoopbackPort } from '../../src/embedded/dynamodb-local.js'
 
 // The service with nothing configured: it starts its own DynamoDB Local, which must never outlive it.
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 interface Running { child: ChildProcess, base: string, javaPid: number, logs: () => string }
 
 async function startService (env: Record<string, string>): Promise<Running> {
-  const port = await freePort()
+  const port = await freeLoopbackPort()
   const clean: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_') && k !== 'DYNAMODB_ENDPOINT') clean[k] = v
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {

@@ -1,23 +1,14 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ScanCommand } from '@aws-sdk/client-dynamodb'
 import { createDynamoClient } from '../../src/storage/client.js'
 import { endpoint } from '../support/helper.js'
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => { resolve(port) })
-    })
-  })
-}
+import { freeLoopbackPort } from '../../src/embedded/dynamodb-local.js'
 
 t.test('SIGTERM drains in-flight requests: every accepted write completes, nothing is half-written', async (t) => {
-  const port = await freePort()
+  const port = await freeLoopbackPort()
   const prefix = `sd${randomBytes(3).toString('hex')}_`
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, PORT: String(port), DYNAMODB_ENDPOINT: endpoint(), AUTH_MODE: 'none', RELAY_ENABLED: 'false', CREATE_TABLES: 'true', TABLE_PREFIX: prefix, LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
