@@ -55,7 +55,7 @@ async function main (): Promise<void> {
   })
   const log = app.log
   if (storage.embedded !== undefined) {
-    log.info({ endpoint: storage.embedded.endpoint, pid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
+    log.info({ endpoint: storage.embedded.endpoint, dynamodbPid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
   }
   if (!config.embedded && config.CURSOR_SECRET === undefined) log.warn('CURSOR_SECRET is not set: page cursors are signed with a key of this process, so they fail on other replicas and after a restart')
   if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: every caller is anonymous and may read and write everything')

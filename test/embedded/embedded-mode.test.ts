@@ -30,7 +30,7 @@ async function startService (env: Record<string, string>): Promise<Running> {
     await sleep(200)
   }
   const line = output.split('\n').find((l) => l.includes('embedded DynamoDB Local started'))
-  const javaPid = Number(JSON.parse(line ?? '{}').pid)
+  const javaPid = Number(JSON.parse(line ?? '{}').dynamodbPid)
   if (!Number.isInteger(javaPid)) throw new Error(`no DynamoDB Local pid in the log: ${output}`)
   return { child, base, javaPid, logs: () => output }
 }
