@@ -7,7 +7,8 @@
  * same concurrency, each twice. Prints ops/s and p50/p99 latency of both sides, the ratio verso/direct, the DynamoDB
  * calls per operation (counted in verso by an SDK middleware, read from its /_stats route) and the item sizes
  * (DynamoDB Local does not charge capacity), and verso's peak RSS. Writes a JSON file and an SVG chart to
- * bench/results/.
+ * bench/results/. `--only update,get` runs the scenarios whose names contain those words; `--seconds N` sets the
+ * round length.
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -24,7 +25,7 @@ import { createDynamoClient } from '../src/storage/client.js'
 import { toItem, type Entity } from '../src/storage/item-mapping.js'
 import { modelTables, outboxTable } from '../src/storage/table-names.js'
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' } } })
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' }, only: { type: 'string' } } })
 const quick = values.quick
 const concurrency = Number(values.concurrency)
 const roundMs = Number(values.seconds ?? (quick ? 1 : 8)) * 1000
@@ -39,7 +40,9 @@ await new Promise<void>((resolve, reject) => {
 })
 const dynamo = await startDynamoDbLocal()
 const port = await freeLoopbackPort()
-const verso = spawn(process.execPath, ['dist/server.js'], {
+// VERSO_PROFILE_DIR=dir writes a CPU profile of verso there (node --cpu-prof), to look for where time goes.
+const profile = process.env.VERSO_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.VERSO_PROFILE_DIR}`]
+const verso = spawn(process.execPath, [...profile, 'dist/server.js'], {
   env: {
     ...process.env,
     DYNAMODB_ENDPOINT: dynamo.endpoint,
@@ -251,7 +254,9 @@ for (const scenario of scenarios.slice(0, 2)) {
 }
 
 const results: Result[] = []
-for (const scenario of scenarios) {
+// --only "update,get" runs the scenarios whose names contain one of the words.
+const selected = values.only === undefined ? scenarios : scenarios.filter((s) => values.only!.split(',').some((w) => s.name.includes(w.trim())))
+for (const scenario of selected) {
   process.stderr.write(`${scenario.name}…\n`)
   const versoRounds: Round[] = []
   const directRounds: Round[] = []
