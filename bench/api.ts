@@ -42,7 +42,7 @@ const dynamo = await startDynamoDbLocal()
 const port = await freeLoopbackPort()
 // VERSO_PROFILE_DIR=dir writes a CPU profile of verso there (node --cpu-prof), to look for where time goes.
 const profile = process.env.VERSO_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.VERSO_PROFILE_DIR}`]
-const verso = spawn(process.execPath, [...profile, 'dist/server.js'], {
+const verso = spawn(process.execPath, [...profile, ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/server.js'], {
   env: {
     ...process.env,
     DYNAMODB_ENDPOINT: dynamo.endpoint,
