@@ -29,11 +29,21 @@ const MAX_IN = 100
  */
 export function parseFilters (model: Model, query: Record<string, unknown>): Condition[] {
   const conditions: Condition[] = []
+  const keyFields = new Set(model.indexes.flatMap((i) => [i.hash, i.range]))
   for (const [field, raw] of Object.entries(query)) {
     const schema = model.schema.properties[field] as TSchema | undefined
     if (schema === undefined || !model.scalarFields.has(field)) throw invalid(field, `is not a field of ${model.name} that can be filtered on`)
-    for (const text of Array.isArray(raw) ? raw.map(String) : [String(raw)]) conditions.push(parseOne(model, field, schema, text))
+    for (const text of Array.isArray(raw) ? raw.map(String) : [String(raw)]) {
+      const condition = parseOne(model, field, schema, text)
+      // An empty string cannot be compared with a key attribute, nor ordered against: DynamoDB refuses both.
+      if (condition.values.some((v) => v === '') && (keyFields.has(field) || !(condition.op === 'eq' || condition.op === 'ne'))) {
+        throw invalid(field, 'an empty value cannot be compared here')
+      }
+      conditions.push(condition)
+    }
   }
+  // DynamoDB's expressions are limited (4 KB, 100 operands for IN): keep a query well inside them.
+  if (conditions.reduce((n, c) => n + c.values.length, 0) > MAX_IN) throw validationFailed(`A query may compare at most ${MAX_IN} values in all.`, [{ path: '/querystring', message: `more than ${MAX_IN} values` }])
   return conditions
 }
 
@@ -42,6 +52,7 @@ function parseOne (model: Model, field: string, schema: TSchema, text: string): 
   const op = dot > 0 ? OPERATORS[text.slice(0, dot)] : undefined
   if (op === undefined) return { field, op: 'eq', values: [storable(field, schema, typed(model, field, schema, text))] }
   const operand = text.slice(dot + 1)
+  if (schemaType(schema) === 'boolean' && op !== 'eq' && op !== 'ne' && op !== 'exists' && op !== 'in') throw invalid(field, 'is true or false: use eq, ne, in or exists')
   switch (op) {
     case 'exists':
       if (operand !== 'true' && operand !== 'false') throw invalid(field, 'exists. takes true or false')
@@ -55,14 +66,15 @@ function parseOne (model: Model, field: string, schema: TSchema, text: string): 
       const pair = splitList(operand)
       if (pair.length !== 2) throw invalid(field, 'between. takes two values: between.low,high')
       const [low, high] = pair.map((v) => typed(model, field, schema, v)) as [Scalar, Scalar]
-      if (low > high) throw invalid(field, `between.${String(low)},${String(high)}: the low value is above the high one`)
+      // DynamoDB orders text by its UTF-8 bytes, not by JavaScript's UTF-16 units.
+      const above = typeof low === 'string' ? Buffer.compare(Buffer.from(low), Buffer.from(String(high))) > 0 : low > high
+      if (above) throw invalid(field, `between.${String(low)},${String(high)}: the low value is above the high one`)
       return { field, op, values: [low, high] }
     }
     case 'begins_with':
       if (schemaType(schema) !== 'string') throw invalid(field, `begins_with. works on text; ${field} is ${schemaType(schema) ?? 'not text'}`)
       return { field, op, values: [operand] }
     default:
-      if (schemaType(schema) === 'boolean' && op !== 'eq' && op !== 'ne') throw invalid(field, 'is true or false: use eq or ne')
       if (op === 'eq' || op === 'ne') return { field, op, values: [storable(field, schema, typed(model, field, schema, operand))] }
       return { field, op, values: [typed(model, field, schema, operand)] }
   }

@@ -85,16 +85,13 @@ export class OutboxRelay {
   private shardStats: ShardStats[] = []
   private stopping = false
   private loops: Promise<void>[] = []
-  private readonly stopped: { resolve: () => void, promise: Promise<void> }
+  private readonly halt = new AbortController()
 
   constructor (options: RelayOptions) {
     this.options = options
     this.relayId = options.relayId ?? randomUUID()
     this.leases = new ShardLeases({ client: options.client, table: leaseTable(options.tablePrefix), relayId: this.relayId, shards: options.shards, leaseMs: options.leaseMs })
     this.gate = new Gate(options.concurrency)
-    let resolve = (): void => {}
-    const promise = new Promise<void>((_resolve) => { resolve = _resolve })
-    this.stopped = { resolve, promise }
   }
 
   start (): void {
@@ -113,7 +110,7 @@ export class OutboxRelay {
   async stop (): Promise<void> {
     if (this.stopping) return
     this.stopping = true
-    this.stopped.resolve()
+    this.halt.abort()
     for (const wake of this.wakers.values()) wake()
     await Promise.all([...this.loops, ...this.workers.values()])
     await this.leases.releaseAll().catch((err: unknown) => { this.options.log.warn({ err }, 'relay could not release its leases; they expire by themselves') })
@@ -131,8 +128,10 @@ export class OutboxRelay {
     }
   }
 
+  /** Waits `ms`, or less when the relay stops; the timer never outlives the stop. */
   private async pause (ms: number): Promise<void> {
-    await Promise.race([sleep(ms), this.stopped.promise])
+    if (this.stopping) return
+    await sleep(ms, undefined, { signal: this.halt.signal }).catch(() => {})
   }
 
   private async leaseLoop (): Promise<void> {
@@ -142,7 +141,12 @@ export class OutboxRelay {
         const { acquired, lost, surplus, liveRelays } = await this.leases.rebalance()
         failures = 0
         if (acquired.length > 0 || lost.length > 0) this.options.log.info({ relayId: this.relayId, acquired, lost, liveRelays }, 'relay shards changed')
-        for (const shard of surplus) this.draining.add(shard)
+        // A surplus shard with a worker is released by it after its batch; one without is released here.
+        for (const shard of this.draining) if (!surplus.includes(shard) || !this.leases.owned.has(shard)) this.draining.delete(shard)
+        for (const shard of surplus) {
+          if (this.workers.has(shard)) this.draining.add(shard)
+          else await this.leases.release(shard)
+        }
         for (const shard of this.leases.owned.keys()) {
           if (!this.workers.has(shard) && !this.draining.has(shard)) this.startWorker(shard)
         }
@@ -165,7 +169,8 @@ export class OutboxRelay {
       let result: { read: number, retry: number }
       this.nudged.delete(shard)
       try {
-        result = await this.gate.run(async () => await this.processBatch(shard))
+        // The lease is checked again once the gate lets the batch in: waiting there may have used it up.
+        result = await this.gate.run(async () => this.leases.canWork(shard) ? await this.processBatch(shard) : { read: 0, retry: 0 })
       } catch (err) {
         this.options.log.warn({ err, shard }, 'relay batch failed')
         result = { read: 0, retry: 1 }
@@ -181,7 +186,7 @@ export class OutboxRelay {
   }
 
   private async idle (shard: number): Promise<void> {
-    if (this.nudged.delete(shard)) return
+    if (this.nudged.delete(shard) || this.stopping) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, this.options.idlePollMs)
       function done (): void { clearTimeout(timer); resolve() }

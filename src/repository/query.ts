@@ -28,22 +28,22 @@ export const describePlan = (plan: Plan): string => plan.kind === 'index' ? `ind
  * an index's range field, so `order` without such a plan is refused rather than ignored.
  */
 export function planQuery (model: Model, conditions: readonly Condition[], order?: 'asc' | 'desc'): Plan {
-  let best: { index: ModelIndexDefinition, score: number } | undefined
+  const candidates: Array<{ plan: Plan & { kind: 'index' }, score: number }> = []
   for (const index of model.indexes) {
-    if (!conditions.some((c) => c.field === index.hash && c.op === 'eq')) continue
-    const score = 1 + (index.range !== undefined && conditions.some((c) => c.field === index.range && KEY_OPERATORS.has(c.op)) ? 1 : 0) + (order !== undefined && index.range !== undefined ? 2 : 0)
-    if (best === undefined || score > best.score) best = { index, score }
+    const hash = conditions.find((c) => c.field === index.hash && c.op === 'eq')
+    if (hash === undefined) continue
+    const range = index.range === undefined ? undefined : conditions.find((c) => c.field === index.range && KEY_OPERATORS.has(c.op))
+    const key = range === undefined ? [hash] : [hash, range]
+    const filter = conditions.filter((c) => !key.includes(c))
+    // DynamoDB refuses a FilterExpression on the index's own key attributes: such a plan cannot serve.
+    if (filter.some((c) => c.field === index.hash || c.field === index.range)) continue
+    if (order !== undefined && index.range === undefined) continue
+    candidates.push({ plan: { kind: 'index', index, key, filter }, score: key.length })
   }
-  if (best === undefined) {
-    if (order !== undefined) throw badRequest(`order needs an equality filter on an index's hash field: ${sortable(model)}.`)
-    return { kind: 'scan', filter: [...conditions] }
-  }
-  const { index } = best
-  if (order !== undefined && index.range === undefined) throw badRequest(`order needs an index with a range field: ${sortable(model)}.`)
-  const hash = conditions.find((c) => c.field === index.hash && c.op === 'eq')!
-  const range = index.range === undefined ? undefined : conditions.find((c) => c.field === index.range && KEY_OPERATORS.has(c.op))
-  const key = range === undefined ? [hash] : [hash, range]
-  return { kind: 'index', index, key, filter: conditions.filter((c) => !key.includes(c)) }
+  const best = candidates.sort((a, b) => b.score - a.score)[0]
+  if (best !== undefined) return best.plan
+  if (order !== undefined) throw badRequest(`order needs an equality filter on the hash field of an index with a range field, and no other condition on that index's fields: ${sortable(model)}.`)
+  return { kind: 'scan', filter: [...conditions] }
 }
 
 function sortable (model: Model): string {

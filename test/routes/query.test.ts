@@ -117,6 +117,23 @@ t.test('300 books by 12 authors', async (t) => {
     t.equal((await ctx.app.inject({ method: 'GET', url: '/book?fields=title,,author' })).statusCode, 400)
   })
 
+  t.test('more conditions on the index key fields, empty operands, unicode bounds, too many values: never a 500', async (t) => {
+    const a = encodeURIComponent(AUTHORS[2]!)
+    const expectedTitles = books.filter((b) => b.author === AUTHORS[2]).map((b) => b.title).sort()
+    const two = await pages(ctx, `/book?author=${a}&title=gte.T050&title=lte.T150`)
+    t.same(two.items.map((b) => b.title).sort(), expectedTitles.filter((x) => x >= 'T050' && x <= 'T150'), 'two range conditions on the sort key')
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?author=${a}&author=ne.X` })).statusCode, 200, 'a second condition on the hash field')
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?author=${a}&title=in.(T002,T014)` })).statusCode, 200)
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book/count?author=${a}&title=gte.A&title=lte.Z` })).statusCode, 200)
+    for (const q of [`author=${a}&title=gt.`, `author=${a}&title=begins_with.`, `author=${a}&title=between.,z`, 'author=']) {
+      t.equal((await ctx.app.inject({ method: 'GET', url: `/book?${q}` })).statusCode, 400, q)
+    }
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?title=${encodeURIComponent('between.😀,\uFFFF')}` })).statusCode, 400, 'bounds compared as UTF-8, as DynamoDB does')
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?title=${encodeURIComponent('between.\uFFFF,😀')}` })).statusCode, 200)
+    const many = Array.from({ length: 101 }, (_, i) => `T${i}`).join(',')
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?title=in.(${many})` })).statusCode, 400, 'more than 100 values')
+  })
+
   t.test('sorting without an index is refused, not ignored', async (t) => {
     for (const url of ['/book?order=asc', '/book?rating=5&order=desc', '/book?sort=title', '/person?last_name=X&order=asc']) {
       const res = await ctx.app.inject({ method: 'GET', url })

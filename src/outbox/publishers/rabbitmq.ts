@@ -1,6 +1,8 @@
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
-import { OK, routingKeyOf, type OutboxRecord, type Outcome, type Publisher } from './publisher.js'
+import { OK, publishPerEntity, routingKeyOf, type OutboxRecord, type Outcome, type Publisher } from './publisher.js'
+
+const ENTITIES_IN_FLIGHT = 64
 
 export interface RabbitOptions {
   url: string
@@ -23,12 +25,18 @@ export function rabbitmqPublisher (options: RabbitOptions): Publisher {
   const reset = (): void => { connecting = undefined }
   const open = async (): Promise<{ model: ChannelModel, channel: ConfirmChannel }> => {
     const model = await connect(url, { timeout: 5000 })
+    // Events of an old connection must not reset a newer one: each handler resets only its own.
+    const mine = (): boolean => connecting === current
     try {
       model.on('error', (err: Error) => { log.warn({ err }, 'RabbitMQ connection error') })
-      model.on('close', () => { reset() })
+      model.on('close', () => { if (mine()) reset() })
       const channel = await model.createConfirmChannel()
       channel.on('error', (err: Error) => { log.warn({ err }, 'RabbitMQ channel error') })
-      channel.on('close', () => { reset() })
+      // A closed channel leaves the connection open: close it too, so that nothing leaks.
+      channel.on('close', () => {
+        if (mine()) reset()
+        model.close().catch(() => {})
+      })
       await channel.assertExchange(exchange, 'topic', { durable: true })
       log.info({ exchange }, 'connected to RabbitMQ')
       return { model, channel }
@@ -37,8 +45,9 @@ export function rabbitmqPublisher (options: RabbitOptions): Publisher {
       throw err
     }
   }
+  let current: Promise<{ model: ChannelModel, channel: ConfirmChannel }> | undefined
   const ready = async (): Promise<ConfirmChannel> => {
-    connecting ??= open()
+    connecting ??= current = open()
     try {
       return (await connecting).channel
     } catch (err) {
@@ -69,10 +78,8 @@ export function rabbitmqPublisher (options: RabbitOptions): Publisher {
 
   return {
     name: 'rabbitmq',
-    // All records go out on one channel in order (the broker keeps that order), then the confirms are awaited.
-    // If a record fails, later records of the same entity may still have been delivered: they will be
-    // delivered again after it, with the same event id, so first deliveries stay in order only as long as
-    // the broker does not nack in the middle of a batch; consumers de-duplicate by id and `sequence`.
+    // One entity's events go out one at a time, each after the broker confirmed the one before, so a nack or a
+    // lost confirm can never let a later event of the entity arrive first. Entities go in parallel.
     publish: async (records) => {
       let channel: ConfirmChannel
       try {
@@ -81,7 +88,7 @@ export function rabbitmqPublisher (options: RabbitOptions): Publisher {
         const reason = `RabbitMQ unreachable: ${err instanceof Error ? err.message : String(err)}`
         return records.map((): Outcome => ({ status: 'retry', reason }))
       }
-      return await Promise.all(records.map(async (record) => await sendOne(channel, record)))
+      return await publishPerEntity(records, ENTITIES_IN_FLIGHT, async (record) => await sendOne(channel, record))
     },
     close: async () => {
       const pending = connecting
