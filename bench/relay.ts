@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { connect } from 'amqplib'
 import { pino } from 'pino'
 import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config/config.js'
 import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { parseTimestampMicros } from '../src/models/meta.js'
 import { models } from '../src/models/index.js'
@@ -60,7 +61,20 @@ const app = await buildApp({
   dynamo: client,
   onEventCommitted: (shard) => holder.relay?.nudge(shard)
 })
-const relay = holder.relay = new OutboxRelay({ client, tablePrefix: prefix, shards: 16, publisher: measured, log, batchSize: 50, concurrency: 8, leaseMs: 15000, idlePollMs: 1000, statsMs: 3_600_000 })
+// The relay's settings are the service's defaults (loadConfig with nothing set).
+const defaults = loadConfig({})
+const relay = holder.relay = new OutboxRelay({
+  client,
+  tablePrefix: prefix,
+  shards: defaults.OUTBOX_SHARDS,
+  publisher: measured,
+  log,
+  batchSize: defaults.RELAY_BATCH_SIZE,
+  concurrency: defaults.RELAY_CONCURRENCY,
+  leaseMs: defaults.RELAY_LEASE_MS,
+  idlePollMs: defaults.RELAY_IDLE_POLL_MS,
+  statsMs: 3_600_000
+})
 relay.start()
 const base = await app.listen({ port: 0, host: '127.0.0.1' })
 await sleep(500)

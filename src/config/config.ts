@@ -29,7 +29,7 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  RELAY_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  RELAY_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
   RELAY_LEASE_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 15000 }),
   RELAY_IDLE_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 1000 }),
   RELAY_STATS_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000 })
