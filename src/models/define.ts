@@ -45,6 +45,13 @@ export interface Model<S extends TObject = TObject> {
 }
 
 export const SERVER_MANAGED_FIELDS = ['entity_id', 'version', 'previous_version', 'active', 'changed_by_id', 'changed_on'] as const
+/** An entity's own fields: everything but the server-managed ones. */
+export function ownFields<T extends Record<string, unknown>> (entity: T): Record<string, unknown> {
+  const fields: Record<string, unknown> = { ...entity }
+  for (const key of SERVER_MANAGED_FIELDS) delete fields[key]
+  return fields
+}
+
 /** Query-string parameters of the list and read routes: a field of that name could not be filtered on. */
 export const RESERVED_FIELD_NAMES = ['limit', 'cursor', 'include_deleted', 'as_of', 'fields', 'order', 'sort'] as const
 

@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { alreadyExists, auditConflict, entityNotFound, versionNotFound, itemTooLarge, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
-import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
+import { ownFields, type Model } from '../models/define.js'
 import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../models/meta.js'
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
 import { mapStorageError } from '../storage/errors.js'
@@ -75,12 +75,6 @@ type Validate = (fields: Entity) => void
 
 const MAX_CONTENTION_ATTEMPTS = 4
 const TRANSIENT_CANCELLATIONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'])
-
-const fieldsOf = (entity: Entity): Entity => {
-  const fields = { ...entity }
-  for (const key of SERVER_MANAGED_FIELDS) delete fields[key]
-  return fields
-}
 
 /**
  * The fields of a new version, and which of them are carried over unchanged, attribute for attribute, from
@@ -159,7 +153,7 @@ export class EntityRepository {
   /** Soft delete: a new version with `active = false` and the same fields. */
   async softDelete (model: Model, id: string, options: VersionedWriteOptions): Promise<Entity> {
     return await this.writeVersion(model, id, options, 'deleted', (current) => {
-      const fields = fieldsOf(current)
+      const fields = ownFields(current)
       return { fields, untouched: Object.keys(fields) }
     })
   }
@@ -174,7 +168,7 @@ export class EntityRepository {
     return await this.writeVersion(model, id, options, 'restored', async (current, stored) => {
       const target = current.version === version ? stored : await past
       if (target === undefined) throw versionNotFound(model.name, id, version)
-      const fields = fieldsOf(fromItem(model, target))
+      const fields = ownFields(fromItem(model, target))
       return { fields, untouched: Object.keys(fields), source: target }
     })
   }
@@ -241,7 +235,7 @@ export class EntityRepository {
    * has but the model does not declare (another writer's): those are carried through untouched.
    */
   private merge (model: Model, current: Entity, patch: Entity, validate: Validate): Build {
-    const base = fieldsOf(current)
+    const base = ownFields(current)
     const merged = applyMergePatch(base, patch) as Entity
     const checked = { ...merged }
     if (!model.allowExtra) {

@@ -2,14 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createPatch } from 'rfc6902'
 import { Type } from 'typebox'
 import { badRequest, entityNotFound, notVersioned, versionNotFound } from '../errors.js'
-import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
+import { ownFields, type Model } from '../models/define.js'
 import { instant } from '../http/instant.js'
 import { modelSchemas } from '../http/model-schemas.js'
 import { etagOf, writeWithPrecondition } from '../http/preconditions.js'
 import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
 import type { HistoryCursor } from '../repository/history.js'
 import type { EntityRepository } from '../repository/repository.js'
-import type { Entity } from '../storage/item-mapping.js'
 
 const VersionParams = Type.Object({ id: Id, version: VersionId })
 const time = (description: string): ReturnType<typeof Type.String> => Type.String({ format: 'date-time', description, examples: ['2026-11-26T23:51:48.540000+00:00'] })
@@ -20,12 +19,6 @@ const JsonPatch = Type.Array(Type.Object({
   from: Type.Optional(Type.String()),
   value: Type.Optional(Type.Unknown())
 }), { description: 'RFC 6902 JSON Patch that turns the first version into the second', examples: [[{ op: 'replace', path: '/last_name', value: 'Byron' }, { op: 'add', path: '/age', value: 37 }]] })
-
-const fieldsOnly = (entity: Entity): Entity => {
-  const fields = { ...entity }
-  for (const key of SERVER_MANAGED_FIELDS) delete fields[key]
-  return fields
-}
 
 /**
  * History of a versioned model (DESIGN §3): versions newest first, one version, a diff between two, and
@@ -119,7 +112,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
     ])
     if (source === undefined) throw versionNotFound(name, id, version)
     if (target === undefined) throw to === undefined ? entityNotFound(name, id) : versionNotFound(name, id, to)
-    const patch = includeMeta ? createPatch(source, target) : createPatch(fieldsOnly(source), fieldsOnly(target))
+    const patch = includeMeta ? createPatch(source, target) : createPatch(ownFields(source), ownFields(target))
     return reply.type('application/json-patch+json').send(patch)
   }))
 
