@@ -29,5 +29,20 @@ t.test('every operation has an id, a summary, tags and typed responses with exam
     }
   }
   for (const name of ['Person', 'Book', 'Problem']) t.ok(doc.components.schemas[name], `${name} is a component`)
+  // Every success response and every request body shows an example (directly or through the schema it names).
+  const withExample = (node: any): boolean => {
+    const text = JSON.stringify(node)
+    if (/"examples?":/.test(text)) return true
+    const ref = /"\$ref":"#\/components\/schemas\/([^"]+)"/.exec(text)?.[1]
+    return ref !== undefined && withExample(doc.components.schemas[ref])
+  }
+  for (const [path, methods] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(methods)) {
+      if (op.requestBody !== undefined) t.ok(withExample(op.requestBody), `${method.toUpperCase()} ${path} request body has an example`)
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        if (status.startsWith('2') && response.content !== undefined) t.ok(withExample(response.content), `${method.toUpperCase()} ${path} ${status} has an example`)
+      }
+    }
+  }
   t.ok(doc.components.schemas.Person.example ?? doc.components.schemas.Person.examples, 'entity schemas carry an example')
 })

@@ -90,6 +90,6 @@ export function modelSchemas (model: Model): ModelSchemas {
     list: Type.Object({
       items: Type.Array(entityRef),
       next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor to get the next page; null on the last page' })
-    })
+    }, { examples: [{ items: [example], next_cursor: 'eyJlbnRpdHlfaWQiOnsiUyI6IjNmMmM5YTRlOGQxYjRjN2E5ZTZmMGExYjJjM2Q0ZTVmIn19.q3Xw9bZ0cUu4Hf7e8mHk0P2yq1XgJcV4pQ6tYdL8sRk' }] })
   }
 }

@@ -28,7 +28,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
   const { name, versioned } = model
   const base = `/${model.path}/:id/versions`
   const tags = [name]
-  const { entityRef } = modelSchemas(model)
+  const { entityRef, list } = modelSchemas(model)
   const unavailable = versioned ? {} : problemResponses(405)
   // RFC 9110: a 405 lists the methods the resource supports: none, for a model without history.
   const notHere = async (_request: FastifyRequest, reply: FastifyReply): Promise<never> => {
@@ -53,7 +53,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
         to: Type.Optional(time('Only versions whose changed_on is at or before this time'))
       }, { additionalProperties: false }),
       response: versioned
-        ? { 200: Type.Object({ items: Type.Array(entityRef), next_cursor: Type.Union([Type.String(), Type.Null()]) }, { description: 'A page of versions' }), ...problemResponses(400, 404, 503) }
+        ? { 200: { ...list, description: 'A page of versions, newest first' }, ...problemResponses(400, 404, 503) }
         : { 200: { type: 'null', description: 'never: not versioned' }, ...unavailable }
     }
   }, only(async (request: FastifyRequest) => {
