@@ -25,7 +25,13 @@ export interface RelayOptions {
   relayId?: string
 }
 
-export interface ShardStats { shard: number, pending: number, oldestPendingMs: number | null }
+export interface ShardStats {
+  shard: number
+  /** Pending events; when `pendingIsFloor`, at least this many (the count stopped after STATS_PAGES pages). */
+  pending: number
+  pendingIsFloor: boolean
+  oldestPendingMs: number | null
+}
 
 export interface RelayStats {
   relayId: string
@@ -39,6 +45,7 @@ export interface RelayStats {
 
 const BACKOFF_BASE_MS = 200
 const BACKOFF_CAP_MS = 30_000
+const STATS_PAGES = 10
 
 /** Full jitter: a random wait up to base·2^attempt, capped (AWS Architecture Blog, "Exponential Backoff and Jitter"). */
 const backoff = (attempt: number): number => Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)
@@ -243,6 +250,8 @@ export class OutboxRelay {
     for (let i = 0; i < records.length; i += 25) {
       let requests: WriteRequest[] = records.slice(i, i + 25).map((r) => ({ DeleteRequest: { Key: { shard: { N: String(r.shard) }, sk: { S: r.sk } } } }))
       for (let attempt = 0; requests.length > 0; attempt++) {
+        // Bounded: events left undeleted are published again later (duplicates, never losses).
+        if (attempt === 8) throw new Error(`DynamoDB left ${requests.length} published events undeleted after ${attempt} tries`)
         if (attempt > 0) await sleep(backoff(attempt))
         const { UnprocessedItems } = await this.options.client.send(new BatchWriteItemCommand({ RequestItems: { [table]: requests } }))
         requests = UnprocessedItems?.[table] ?? []
@@ -274,14 +283,16 @@ export class OutboxRelay {
       ExpressionAttributeNames: { '#shard': 'shard' },
       ExpressionAttributeValues: { ':shard': { N: String(shard) } }
     }
+    // Counting a huge backlog costs as much as reading it: at most STATS_PAGES pages, then `pending` is a floor.
     let pending = 0
+    let pages = 0
     let start: Record<string, AttributeValue> | undefined
     do {
       const page = await client.send(new QueryCommand({ ...query, Select: 'COUNT', ExclusiveStartKey: start }))
       pending += page.Count ?? 0
       start = page.LastEvaluatedKey
-    } while (start !== undefined)
+    } while (start !== undefined && ++pages < STATS_PAGES)
     const first = pending === 0 ? undefined : (await client.send(new QueryCommand({ ...query, Limit: 1 }))).Items?.[0]?.sk?.S
-    return { shard, pending, oldestPendingMs: first === undefined ? null : Math.max(0, Date.now() - skMicros(first) / 1000) }
+    return { shard, pending, pendingIsFloor: start !== undefined, oldestPendingMs: first === undefined ? null : Math.max(0, Date.now() - skMicros(first) / 1000) }
   }
 }
