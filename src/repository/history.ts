@@ -1,7 +1,7 @@
 import { GetItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import type { Model } from '../models/define.js'
 import { parseTimestampMicros, ZERO_ID } from '../models/meta.js'
-import { mapStorageError } from '../storage/errors.js'
+import { guarded } from '../storage/errors.js'
 import { fromItem, type Entity, type Item } from '../storage/item-mapping.js'
 import { modelTables } from '../storage/table-names.js'
 
@@ -129,7 +129,7 @@ export class VersionHistory {
 
   /** A replaced version, from the audit table. */
   async pastVersion (model: Model, id: string, version: string): Promise<Item | undefined> {
-    const { Item } = await this.guard(this.client.send(new GetItemCommand({ TableName: modelTables(this.prefix, model).audit, Key: { entity_id: { S: id }, version: { S: version } }, ConsistentRead: true })))
+    const { Item } = await guarded(this.client.send(new GetItemCommand({ TableName: modelTables(this.prefix, model).audit, Key: { entity_id: { S: id }, version: { S: version } }, ConsistentRead: true })))
     return Item
   }
 
@@ -208,21 +208,13 @@ export class VersionHistory {
   }
 
   private async readMain (model: Model, id: string): Promise<Item | undefined> {
-    const { Item } = await this.guard(this.client.send(new GetItemCommand({ TableName: modelTables(this.prefix, model).main, Key: { entity_id: { S: id } }, ConsistentRead: true })))
+    const { Item } = await guarded(this.client.send(new GetItemCommand({ TableName: modelTables(this.prefix, model).main, Key: { entity_id: { S: id } }, ConsistentRead: true })))
     return Item
   }
 
   private async query (input: QueryCommandInput): Promise<{ items: Item[], lastKey?: Item }> {
-    const result = await this.guard(this.client.send(new QueryCommand(input)))
+    const result = await guarded(this.client.send(new QueryCommand(input)))
     return { items: result.Items ?? [], ...(result.LastEvaluatedKey === undefined ? {} : { lastKey: result.LastEvaluatedKey }) }
-  }
-
-  private async guard<T> (call: Promise<T>): Promise<T> {
-    try {
-      return await call
-    } catch (err) {
-      throw mapStorageError(err)
-    }
   }
 }
 

@@ -7,7 +7,7 @@ import { alreadyExists, auditConflict, entityNotFound, versionNotFound, itemTooL
 import { ownFields, type Model } from '../models/define.js'
 import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../models/meta.js'
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
-import { mapStorageError } from '../storage/errors.js'
+import { guarded } from '../storage/errors.js'
 import { fromItem, toItem, type Entity, type Item } from '../storage/item-mapping.js'
 import { modelTables, outboxTable } from '../storage/table-names.js'
 import { applyMergePatch } from './merge-patch.js'
@@ -287,7 +287,7 @@ export class EntityRepository {
    * page may hold fewer items than `limit` (none, even) and still have a next page.
    */
   async list (model: Model, options: ListOptions): Promise<Page> {
-    const result = await this.guard(this.client.send(this.readCommand(model, options, { Limit: options.limit, ...(options.startKey === undefined ? {} : { ExclusiveStartKey: options.startKey }) })))
+    const result = await guarded(this.client.send(this.readCommand(model, options, { Limit: options.limit, ...(options.startKey === undefined ? {} : { ExclusiveStartKey: options.startKey }) })))
     return {
       items: (result.Items ?? []).map((item) => fromItem(model, item)),
       ...(result.LastEvaluatedKey === undefined ? {} : { lastKey: result.LastEvaluatedKey })
@@ -300,7 +300,7 @@ export class EntityRepository {
     const result: CountResult = { count: 0, scanned: 0, pages: 0, complete: false }
     let startKey: Item | undefined
     while (result.pages < COUNT_BUDGET.pages && Date.now() - started < COUNT_BUDGET.ms) {
-      const page = await this.guard(this.client.send(this.readCommand(model, options, { Select: 'COUNT', ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }) })))
+      const page = await guarded(this.client.send(this.readCommand(model, options, { Select: 'COUNT', ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }) })))
       result.pages++
       result.count += page.Count ?? 0
       result.scanned += page.ScannedCount ?? 0
@@ -368,7 +368,7 @@ export class EntityRepository {
   }
 
   private async readItem (model: Model, id: string): Promise<Item | undefined> {
-    const { Item } = await this.guard(this.client.send(new GetItemCommand({ TableName: this.tables(model).main, Key: { entity_id: { S: id } }, ConsistentRead: true })))
+    const { Item } = await guarded(this.client.send(new GetItemCommand({ TableName: this.tables(model).main, Key: { entity_id: { S: id } }, ConsistentRead: true })))
     return Item
   }
 
@@ -382,7 +382,7 @@ export class EntityRepository {
     for (let attempt = 1; ; attempt++) {
       let reasons: Reasons
       try {
-        await this.guard(this.client.send(new TransactWriteItemsCommand({ TransactItems: items })))
+        await guarded(this.client.send(new TransactWriteItemsCommand({ TransactItems: items })))
         break
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err
@@ -402,15 +402,6 @@ export class EntityRepository {
     for (const { Put } of items) {
       const shard = Put?.TableName === outbox ? Put.Item?.shard?.N : undefined
       if (shard !== undefined) this.onEventCommitted(Number(shard))
-    }
-  }
-
-  /** Every DynamoDB call goes through here, so outages and client-caused storage errors become domain errors. */
-  private async guard<T> (call: Promise<T>): Promise<T> {
-    try {
-      return await call
-    } catch (err) {
-      throw mapStorageError(err)
     }
   }
 }

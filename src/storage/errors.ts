@@ -23,3 +23,12 @@ export function mapStorageError (err: unknown): unknown {
   }
   return err
 }
+
+/** Awaits a DynamoDB call and turns its failure into a domain error where mapStorageError knows one. */
+export async function guarded<T> (call: Promise<T>): Promise<T> {
+  try {
+    return await call
+  } catch (err) {
+    throw mapStorageError(err)
+  }
+}
