@@ -24,6 +24,7 @@ import { buildEvent, outboxItem } from '../src/outbox/event.js'
 import { createDynamoClient } from '../src/storage/client.js'
 import { toItem, type Entity } from '../src/storage/item-mapping.js'
 import { modelTables, outboxTable } from '../src/storage/table-names.js'
+import { percentile } from './stats.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' }, only: { type: 'string' } } })
 const quick = values.quick
@@ -225,10 +226,6 @@ async function round (side: Side, countVersoCalls = false): Promise<Round> {
   return { ops: latencies.length, seconds, latencies, errors, ...(calls === undefined ? {} : { calls }) }
 }
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
-}
 const summarize = (rounds: Round[]): { opsPerSec: number, p50: number, p99: number, errors: number } => {
   const latencies = rounds.flatMap((r) => r.latencies)
   return {

@@ -20,6 +20,7 @@ import { createDynamoClient } from '../src/storage/client.js'
 import { ensureTables } from '../src/storage/tables.js'
 import { ScanCommand } from '@aws-sdk/client-dynamodb'
 import { outboxTable } from '../src/storage/table-names.js'
+import { percentile } from './stats.js'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, concurrency: { type: 'string', default: '16' } } })
 const seconds = Number(values.seconds)
@@ -111,10 +112,6 @@ await relay.stop()
 client.destroy()
 await dynamo.stop()
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN
-}
 const pct = (p: number): number => percentile(lags, p)
 // Lag seen from the writer: confirm time minus the moment its 2xx arrived (0 when the broker had it first).
 const afterAnswer = [...answeredAt].map(([version, at]) => Math.max(0, (confirmedAt.get(version) ?? NaN) - at)).filter((v) => !Number.isNaN(v))
