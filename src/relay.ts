@@ -23,7 +23,7 @@ try {
   const storage = await connectStorage(config)
   if (config.CREATE_TABLES) await ensureTables(storage.client, config.TABLE_PREFIX, models)
   if (command === 'run') {
-    const relay = createRelay(config, storage.client, log)
+    const relay = await createRelay(config, storage.client, log)
     closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
       if (err !== undefined) log.error({ err }, 'relay is stopping after an error')
       else log.info({ signal }, 'relay is stopping')

@@ -64,7 +64,7 @@ async function main (): Promise<void> {
     log.info(tables, 'tables ready')
   }
   if (config.RELAY_ENABLED) {
-    running.relay = createRelay(config, storage.client, log.child({ component: 'relay' }))
+    running.relay = await createRelay(config, storage.client, log.child({ component: 'relay' }))
     running.relay.start()
   }
   const address = await app.listen({ port: config.PORT, host: config.HOST })

@@ -5,12 +5,12 @@ import { createPublisher } from './publishers/index.js'
 import { OutboxRelay } from './relay.js'
 
 /** A relay with the configured publisher and settings; the service and `npm run relay` both use this. */
-export function createRelay (config: Config, client: DynamoDBClient, log: FastifyBaseLogger): OutboxRelay {
+export async function createRelay (config: Config, client: DynamoDBClient, log: FastifyBaseLogger): Promise<OutboxRelay> {
   return new OutboxRelay({
     client,
     tablePrefix: config.TABLE_PREFIX,
     shards: config.OUTBOX_SHARDS,
-    publisher: createPublisher(config, log),
+    publisher: await createPublisher(config, log),
     log,
     batchSize: config.RELAY_BATCH_SIZE,
     concurrency: config.RELAY_CONCURRENCY,
