@@ -24,13 +24,15 @@ FROM node:22-bookworm-slim
 RUN apt-get update \
   && apt-get install -y --no-install-recommends dumb-init \
   && rm -rf /var/lib/apt/lists/*
-ENV HOST=0.0.0.0 PORT=3000 NODE_ENV=production
+# Prometheus metrics on a listener of their own (GET /metrics on 9464), never on the API port: publish or route
+# 3000 to clients and leave 9464 to the scraper's network. Unset METRICS_PORT (METRICS_PORT=) to turn them off.
+ENV HOST=0.0.0.0 PORT=3000 METRICS_HOST=0.0.0.0 METRICS_PORT=9464 NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
-EXPOSE 3000
+EXPOSE 3000 9464
 # Readiness (DynamoDB answers), probed with node itself: the slim image has no curl.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -3,7 +3,7 @@
  *
  * Starts its own DynamoDB Local and its own verso (the production build, `node dist/server.js`, LOG_LEVEL=warn,
  * relay off so only the API is measured). For each scenario it runs, in alternating rounds, the operation through
- * verso over HTTP and the equivalent DynamoDB calls made directly with the AWS SDK from this process, both at the
+ * verso over HTTP (an undici Pool as the load generator) and the equivalent DynamoDB calls made directly with the AWS SDK from this process, both at the
  * same concurrency, each twice. Prints ops/s and p50/p99 latency of both sides, the ratio verso/direct, the DynamoDB
  * calls per operation (counted in verso by an SDK middleware, read from its /_stats route) and the item sizes
  * (DynamoDB Local does not charge capacity), and verso's peak RSS. Writes a JSON file and an SVG chart to
@@ -12,11 +12,11 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { Agent, request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand, GetItemCommand, QueryCommand, TransactWriteItemsCommand, type DynamoDBClient, type TransactWriteItem, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
+import { Pool, type Dispatcher } from 'undici'
 import { freeLoopbackPort, startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { Person } from '../src/models/person.js'
 import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/meta.js'
@@ -73,20 +73,14 @@ for (let i = 0; i < 300 && !(await fetch(`${base}/health/ready`).then((r) => r.o
 const peakRss = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(verso.pid)}/status`, 'utf8'))?.[1] ?? 0) * 1024
 
 // ---------------------------------------------------------------- clients
-const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+// The load generator: an undici Pool with one keep-alive connection per concurrent caller (no pipelining), so
+// the client side costs as little CPU as it can on a machine that verso and DynamoDB Local share.
+const loadClient = new Pool(base, { connections: concurrency, pipelining: 1 })
 interface Answer { status: number, body: string }
-function call (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    const req = httpRequest(`${base}${path}`, { method, agent, headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => { text += c })
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: text }) })
-    })
-    req.on('error', reject)
-    req.end(payload)
-  })
+async function call (method: Dispatcher.HttpMethod, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  const res = await loadClient.request({ method, path, headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json' }, ...(payload === undefined ? {} : { body: payload }) })
+  return { status: res.statusCode, body: await res.body.text() }
 }
 const sdk: DynamoDBClient = createDynamoClient({ endpoint: dynamo.endpoint })
 const tables = modelTables(prefix, Person)
@@ -193,7 +187,19 @@ async function runConcurrently (count: number, op: Op): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => { while (next++ < count) await op() }))
 }
 
-interface Round { ops: number, seconds: number, latencies: number[], errors: number, calls?: Record<string, number> }
+/**
+ * CPU time (user + system, ms) used so far by verso and by this load process. On a 2-core machine shared with
+ * DynamoDB Local's JVM, throughput follows the CPU every operation costs all processes together, so the CPU per
+ * operation says where a gap in the ratio comes from even when the wall-clock figures are noisy.
+ */
+const TICK_MS = 10 // USER_HZ is 100 on Linux
+function cpuMs (): { verso: number, load: number } {
+  const fields = readFileSync(`/proc/${String(verso.pid)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  const usage = process.cpuUsage()
+  return { verso: (Number(fields[11]) + Number(fields[12])) * TICK_MS, load: (usage.user + usage.system) / 1000 }
+}
+
+interface Round { ops: number, seconds: number, latencies: number[], errors: number, cpu: { verso: number, load: number }, calls?: Record<string, number> }
 /** Enough fresh entities for one round at the fastest rate seen here, with room to spare. */
 const POOL = Math.ceil(roundMs / 1000 * 600) + 200
 /**
@@ -205,6 +211,7 @@ async function round (side: Side, countVersoCalls = false): Promise<Round> {
   const before = countVersoCalls ? await stats() : undefined
   const latencies: number[] = []
   let errors = 0
+  const cpuBefore = cpuMs()
   const started = performance.now()
   const deadline = started + roundMs
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -221,14 +228,19 @@ async function round (side: Side, countVersoCalls = false): Promise<Round> {
     }
   }))
   const seconds = (performance.now() - started) / 1000
+  const cpuAfter = cpuMs()
+  const cpu = { verso: cpuAfter.verso - cpuBefore.verso, load: cpuAfter.load - cpuBefore.load }
   const after = before === undefined ? undefined : await stats()
   const calls = after === undefined ? undefined : Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before?.[k] ?? 0)]).filter(([, v]) => Number(v) > 0))
-  return { ops: latencies.length, seconds, latencies, errors, ...(calls === undefined ? {} : { calls }) }
+  return { ops: latencies.length, seconds, latencies, errors, cpu, ...(calls === undefined ? {} : { calls }) }
 }
 
-const summarize = (rounds: Round[]): { opsPerSec: number, p50: number, p99: number, errors: number } => {
+const summarize = (rounds: Round[]): { opsPerSec: number, p50: number, p99: number, errors: number, versoCpuUsPerOp: number, loadCpuUsPerOp: number } => {
   const latencies = rounds.flatMap((r) => r.latencies)
+  const ops = Math.max(1, rounds.reduce((n, r) => n + r.ops, 0))
   return {
+    versoCpuUsPerOp: rounds.reduce((n, r) => n + r.cpu.verso, 0) * 1000 / ops,
+    loadCpuUsPerOp: rounds.reduce((n, r) => n + r.cpu.load, 0) * 1000 / ops,
     opsPerSec: rounds.reduce((n, r) => n + r.ops, 0) / rounds.reduce((n, r) => n + r.seconds, 0),
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
@@ -277,12 +289,13 @@ const rss = peakRss()
 const itemBytes = Buffer.byteLength(JSON.stringify(toItem(Person, { ...person(), entity_id: newEntityId(), ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: ZERO_ID })))
 await stopAll()
 sdk.destroy()
-agent.destroy()
+await loadClient.close()
 
 // ---------------------------------------------------------------- report
 const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toFixed(digits) : '-'
-const header = ['scenario', 'verso ops/s', 'p50 ms', 'p99 ms', 'direct ops/s', 'p50 ms', 'p99 ms', 'verso/direct', 'DynamoDB calls per op (verso)']
+const header = ['scenario', 'verso ops/s', 'p50 ms', 'p99 ms', 'direct ops/s', 'p50 ms', 'p99 ms', 'verso/direct', 'CPU µs/op verso+load', 'direct', 'DynamoDB calls per op (verso)']
 const lines = results.map((r) => [r.scenario, fmt(r.verso.opsPerSec), fmt(r.verso.p50, 1), fmt(r.verso.p99, 1), fmt(r.direct.opsPerSec), fmt(r.direct.p50, 1), fmt(r.direct.p99, 1), fmt(r.ratio, 2),
+  `${fmt(r.verso.versoCpuUsPerOp)}+${fmt(r.verso.loadCpuUsPerOp)}`, fmt(r.direct.loadCpuUsPerOp),
   Object.entries(r.callsPerOp).map(([c, n]) => `${c} ${n}`).join(', ')])
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
 const row = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
@@ -294,6 +307,7 @@ process.stdout.write([
   ...lines.map(row),
   '',
   `verso peak RSS: ${fmt(rss / 1024 / 1024, 1)} MB (goal < 200 MB)`,
+  'CPU µs/op: CPU time per operation of verso + of the load process (its HTTP client) against that of the load process calling DynamoDB directly.',
   `Capacity: DynamoDB Local does not charge capacity units. A Person item is about ${itemBytes} bytes as marshalled (< 1 KB), so on AWS`,
   '  a consistent GetItem costs 1 RCU and each transactional Put 2 WCU: create 4 WCU, update/patch/delete 1 RCU + 6 WCU.',
   ''

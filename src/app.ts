@@ -1,17 +1,27 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import type { Config } from './config/config.js'
+import { ConfigSchema, durationSeconds, type Config } from './config/config.js'
 import type { Model } from './models/define.js'
 import { ZERO_ID } from './models/meta.js'
 import { models as builtInModels } from './models/index.js'
 import { CursorCodec } from './http/cursor.js'
+import { IdempotencyKeys } from './http/idempotency.js'
 import { registerJsonParser } from './http/json-body.js'
+import { requestTrace, traceChildLogger, type TraceContext } from './http/trace-context.js'
+import { Metrics } from './metrics/metrics.js'
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from './http/problem.js'
 import { Problem } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
+import auth from './plugins/app/auth.js'
+import { authSettings, type AuthConfig } from './auth/settings.js'
 import storage from './plugins/app/storage.js'
 import swagger from './plugins/external/swagger.js'
+import metrics from './plugins/external/metrics.js'
+import helmet from './plugins/external/helmet.js'
+import cors from './plugins/external/cors.js'
+import underPressure from './plugins/external/under-pressure.js'
+import rateLimit from './plugins/external/rate-limit.js'
 import { registerModelRoutes } from './routes/entities.js'
 import { registerHealthRoutes, registerStatsRoute } from './routes/health.js'
 import { countCalls } from './storage/client.js'
@@ -26,15 +36,19 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is writing: `changed_by_id` of the versions this request makes. The zero id when anonymous. */
     callerId: string
+    /** W3C trace context: the caller's `traceparent` when valid, else a new trace (src/http/trace-context.ts). */
+    trace: TraceContext
   }
 }
 
 export interface AppOptions {
-  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & {
+  config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & AuthConfig & {
     CURSOR_SECRET?: string
     SCAN_POLICY?: 'allow' | 'deny'
     STATS_ENABLED?: boolean
-  }
+    /** How long an Idempotency-Key is remembered (`24h`, `90m`, seconds). Default 24h. */
+    IDEMPOTENCY_TTL?: string
+  } & LimitSettings
   dynamo: DynamoDBClient
   /** Destroy the DynamoDB client on close. */
   ownsClient?: boolean
@@ -42,9 +56,21 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Called with the outbox shard of every committed event (the in-process relay's nudge). */
   onEventCommitted?: (shard: number) => void
+  /** Collect Prometheus metrics into `app.metrics` (src/server.ts serves them on METRICS_PORT). Default false. */
+  metrics?: boolean
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * Limits an embedder (a test, a benchmark) may leave out: body shape and timeouts then take the ConfigSchema
+ * default; rate limiting, load shedding and CORS stay off unless given (loadConfig gives them in production).
+ */
+type LimitSetting = 'BODY_MAX_DEPTH' | 'BODY_MAX_FIELDS' | 'KEEP_ALIVE_TIMEOUT_MS' | 'HEADERS_TIMEOUT_MS' | 'RATE_LIMIT_MAX' |
+  'RATE_LIMIT_WINDOW_MS' | 'MAX_EVENT_LOOP_DELAY_MS' | 'MAX_EVENT_LOOP_UTILIZATION' | 'CORS_ORIGINS'
+export type LimitSettings = Partial<Pick<Config, LimitSetting>>
+const orDefault = (config: LimitSettings, key: Exclude<LimitSetting, 'CORS_ORIGINS'>): number =>
+  config[key] ?? Number((ConfigSchema.properties[key] as { default?: unknown }).default)
 
 /** Builds the service (plugins, routes, error handler). Never listens: src/server.ts does that. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
@@ -53,7 +79,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? false,
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Longer than a load balancer's idle timeout (60 s on AWS ALB), so the balancer closes idle connections
+    // first and never sends a request down one verso is closing.
+    keepAliveTimeout: orDefault(config, 'KEEP_ALIVE_TIMEOUT_MS'),
+    http: {
+      headersTimeout: Math.min(orDefault(config, 'HEADERS_TIMEOUT_MS'), config.REQUEST_TIMEOUT_MS),
+      // Node checks the two timeouts above every 30 s by default, which would let them overrun by as much.
+      connectionsCheckingInterval: 1000
+    },
     requestIdHeader: false,
+    // Each request's logger carries its trace ids (W3C traceparent), made in the same child() fastify makes anyway.
+    childLoggerFactory: traceChildLogger,
     // A request that reached verso while it drains is served, not shed with fastify's non-problem 503.
     return503OnClosing: false,
     genReqId: (req) => {
@@ -72,13 +108,27 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // schemas document the API and JSON.stringify writes it.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
-  registerJsonParser(app)
+  registerJsonParser(app, { maxDepth: orDefault(config, 'BODY_MAX_DEPTH'), maxFields: orDefault(config, 'BODY_MAX_FIELDS') })
   app.decorateRequest('callerId', ZERO_ID)
+  app.decorateRequest('trace', { getter () { return requestTrace(this.raw) } })
   // Without CURSOR_SECRET cursors are signed with a key of this process only (server.ts warns about it).
   app.decorate('cursors', new CursorCodec(config.CURSOR_SECRET ?? randomBytes(32).toString('hex')))
+  app.decorate('idempotency', new IdempotencyKeys(durationSeconds(config.IDEMPOTENCY_TTL ?? '24h')))
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.addSchema(Problem)
 
+  // Request hooks run in registration order: security headers on every answer, then CORS preflights (which
+  // carry no credentials), then load shedding, all before authentication. The rate limit hangs on each
+  // route, so it runs after authentication and keys on the caller.
+  await app.register(helmet)
+  if (config.CORS_ORIGINS !== undefined) await app.register(cors, { origins: config.CORS_ORIGINS })
+  const maxEventLoopDelayMs = config.MAX_EVENT_LOOP_DELAY_MS ?? 0
+  const maxEventLoopUtilization = config.MAX_EVENT_LOOP_UTILIZATION ?? 0
+  if (maxEventLoopDelayMs > 0 || maxEventLoopUtilization > 0) await app.register(underPressure, { maxEventLoopDelayMs, maxEventLoopUtilization })
+  if ((config.RATE_LIMIT_MAX ?? 0) > 0) await app.register(rateLimit, { max: config.RATE_LIMIT_MAX ?? 0, windowMs: orDefault(config, 'RATE_LIMIT_WINDOW_MS') })
+  // Before the routes and the request hooks of later plugins: a refused request costs no parsing and no DynamoDB call.
+  await app.register(auth, { settings: authSettings(config), modelPaths: (options.models ?? builtInModels).map((m) => m.path) })
+  await app.register(metrics, { metrics: options.metrics === true ? new Metrics() : null, dynamo: options.dynamo })
   await app.register(swagger)
   await app.register(storage, {
     client: options.dynamo,

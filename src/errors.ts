@@ -65,6 +65,20 @@ export const scanRefused = (model: { name: string, indexes: ReadonlyArray<{ name
       ? `${model.name} has no index.`
       : `Filter for equality on ${model.indexes.map((i) => `${i.hash} (index ${i.name})`).join(' or ')}.`}`)
 
+export const authenticationRequired = (how: string): VersoError =>
+  new VersoError('VERSO_AUTHENTICATION_REQUIRED', 401, 'Authentication required', `This request needs credentials: ${how}.`)
+
+export const invalidCredentials = (detail: string): VersoError =>
+  new VersoError('VERSO_INVALID_CREDENTIALS', 401, 'Invalid credentials', detail)
+
+export const insufficientScope = (scope: string): VersoError =>
+  new VersoError('VERSO_INSUFFICIENT_SCOPE', 403, 'Insufficient scope',
+    `This request needs the scope ${scope}${scope.endsWith(':read') ? ` (or ${scope.replace(/:read$/, ':write')})` : ''}; *:read and *:write grant every model.`,
+    { required_scope: scope })
+
+export const authUnavailable = (): VersoError =>
+  new VersoError('VERSO_AUTH_UNAVAILABLE', 503, 'Authentication unavailable', 'The keys that verify tokens cannot be fetched right now; retry later.', { retry_after_s: 1 })
+
 export const routeNotFound = (method: string, url: string): VersoError =>
   new VersoError('VERSO_ROUTE_NOT_FOUND', 404, 'Not found', `No route ${method} ${url.split('?')[0]?.slice(0, 200) ?? ''}.`)
 
@@ -97,8 +111,36 @@ export const auditConflict = (model: string, id: string, version: string): Verso
 export const writeContention = (): VersoError =>
   new VersoError('VERSO_WRITE_CONTENTION', 409, 'Concurrent write', 'Another write to the same entity was in progress; read it again and retry.')
 
+export const invalidIdempotencyKey = (): VersoError =>
+  new VersoError('VERSO_INVALID_IDEMPOTENCY_KEY', 400, 'Invalid Idempotency-Key',
+    'Idempotency-Key must be sent once, as 1 to 255 visible ASCII characters other than " and \\ (no spaces), bare or as a quoted string.')
+
+export const idempotencyKeyReused = (): VersoError =>
+  new VersoError('VERSO_IDEMPOTENCY_KEY_REUSED', 422, 'Idempotency-Key reused',
+    'This Idempotency-Key was used for a different request (another path, body or precondition); nothing was written. Use a new key for a new request.')
+
+export const idempotencyKeyInFlight = (): VersoError =>
+  new VersoError('VERSO_IDEMPOTENCY_KEY_IN_FLIGHT', 409, 'Request in flight',
+    'A request with this Idempotency-Key is still being processed; retry after a moment to get its answer.', { retry_after_s: 1 })
+
 export const serviceUnavailable = (): VersoError =>
   new VersoError('VERSO_STORAGE_UNAVAILABLE', 503, 'Service unavailable', 'The storage backend is not reachable right now; retry later.', { retry_after_s: 1 })
+
+export const bodyTooDeep = (maxDepth: number): VersoError =>
+  new VersoError('VERSO_BODY_TOO_DEEP', 400, 'Request body nested too deeply',
+    `The JSON body nests objects and arrays more than ${maxDepth} levels deep (the body itself is level 1).`)
+
+export const bodyTooManyFields = (maxFields: number): VersoError =>
+  new VersoError('VERSO_BODY_TOO_MANY_FIELDS', 400, 'Request body has too many fields',
+    `The JSON body has more than ${maxFields} fields (object members and array elements, counted at every level).`)
+
+export const rateLimited = (limit: number, retryAfterS: number): VersoError =>
+  new VersoError('VERSO_RATE_LIMITED', 429, 'Too many requests',
+    `This caller has made more than ${limit} requests in the current window; retry after ${retryAfterS} s.`, { retry_after_s: retryAfterS })
+
+export const overloaded = (retryAfterS: number): VersoError =>
+  new VersoError('VERSO_OVERLOADED', 503, 'Service overloaded',
+    `This replica is too busy to take the request; retry after ${retryAfterS} s.`, { retry_after_s: retryAfterS })
 
 export const internalError = (): VersoError =>
   new VersoError('VERSO_INTERNAL', 500, 'Internal server error', 'An unexpected error occurred. It has been logged with the request id.')

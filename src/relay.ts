@@ -1,7 +1,7 @@
 /**
  * `npm run relay`: the outbox relay as its own process, for operators who scale it apart from the API
  * (set RELAY_ENABLED=false on the API then). Any number may run: they share the shards through leases.
- *   npm run relay                    run until SIGTERM/SIGINT
+ *   npm run relay                    run until SIGTERM/SIGINT (Prometheus metrics on METRICS_PORT when set)
  *   npm run relay -- dead            list the dead letters (events a publisher refused for good)
  *   npm run relay -- redrive <id>    put a dead letter back into the outbox (--all: every one)
  */
@@ -13,6 +13,8 @@ import { createRelay } from './outbox/create-relay.js'
 import { listDeadLetters, redrive } from './outbox/dead-letters.js'
 import { connectStorage } from './storage/connect.js'
 import { ensureTables } from './storage/tables.js'
+import { Metrics } from './metrics/metrics.js'
+import { serveMetrics, type MetricsServer } from './metrics/server.js'
 
 const [command = 'run', ...args] = process.argv.slice(2)
 
@@ -24,13 +26,22 @@ try {
   if (config.CREATE_TABLES) await ensureTables(storage.client, config.TABLE_PREFIX, models)
   if (command === 'run') {
     const relay = await createRelay(config, storage.client, log)
+    let metricsServer: MetricsServer | undefined
     closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
       if (err !== undefined) log.error({ err }, 'relay is stopping after an error')
       else log.info({ signal }, 'relay is stopping')
       await relay.stop()
+      await metricsServer?.close()
       await storage.close()
     })
     relay.start()
+    if (config.METRICS_PORT !== undefined) {
+      const metrics = new Metrics()
+      metrics.instrument(storage.client)
+      metrics.observeRelay(relay)
+      metricsServer = await serveMetrics(metrics, config.METRICS_HOST, config.METRICS_PORT)
+      log.info({ metrics: `${metricsServer.address}/metrics` }, `Prometheus metrics at ${metricsServer.address}/metrics`)
+    }
   } else if (command === 'dead') {
     process.stdout.write(JSON.stringify(await listDeadLetters(storage.client, config.TABLE_PREFIX), null, 2) + '\n')
     await storage.close()

@@ -7,6 +7,7 @@ import { connectStorage, type Storage } from './storage/connect.js'
 import { createRelay } from './outbox/create-relay.js'
 import type { OutboxRelay } from './outbox/relay.js'
 import { ensureTables } from './storage/tables.js'
+import { serveMetrics, type MetricsServer } from './metrics/server.js'
 
 /** pino JSON logs; pretty only on a terminal and only where pino-pretty is installed (not in the image). */
 function loggerOptions (config: Config): FastifyServerOptions['logger'] {
@@ -37,13 +38,14 @@ async function main (): Promise<void> {
     process.exit(1)
   }
   // Registered first, so that a signal during start-up also stops cleanly (and stops DynamoDB Local).
-  const running: { storage?: Storage, app?: FastifyInstance, relay?: OutboxRelay } = {}
+  const running: { storage?: Storage, app?: FastifyInstance, relay?: OutboxRelay, metrics?: MetricsServer } = {}
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     const log = running.app?.log
     if (err !== undefined) log?.error({ err }, 'verso is stopping after an error')
     else log?.info({ signal }, 'verso is stopping: draining in-flight requests')
     await running.app?.close()
     await running.relay?.stop()
+    await running.metrics?.close()
     await running.storage?.close()
   })
   const storage = running.storage = await connectStorage(config)
@@ -51,6 +53,7 @@ async function main (): Promise<void> {
     config,
     dynamo: storage.client,
     logger: loggerOptions(config),
+    metrics: config.METRICS_PORT !== undefined,
     onEventCommitted: (shard) => { running.relay?.nudge(shard) }
   })
   const log = app.log
@@ -58,7 +61,9 @@ async function main (): Promise<void> {
     log.info({ endpoint: storage.embedded.endpoint, dynamodbPid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
   }
   if (!config.embedded && config.CURSOR_SECRET === undefined) log.warn('CURSOR_SECRET is not set: page cursors are signed with a key of this process, so they fail on other replicas and after a restart')
-  if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: every caller is anonymous and may read and write everything')
+  if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: the API is unauthenticated; every caller is anonymous and may read and write everything')
+  else log.info({ authMode: config.AUTH_MODE, scopes: config.AUTH_SCOPES }, `requests are authenticated (AUTH_MODE=${config.AUTH_MODE})`)
+  if (config.AUTH_JWKS_URL !== undefined && config.AUTH_JWT_AUDIENCE === undefined) log.warn('AUTH_JWT_AUDIENCE is not set: any token of the JWKS issuer is accepted, also those issued for other services')
   if (config.CREATE_TABLES) {
     const tables = await ensureTables(storage.client, config.TABLE_PREFIX, models)
     log.info(tables, 'tables ready')
@@ -66,6 +71,11 @@ async function main (): Promise<void> {
   if (config.RELAY_ENABLED) {
     running.relay = await createRelay(config, storage.client, log.child({ component: 'relay' }))
     running.relay.start()
+    app.metrics?.observeRelay(running.relay)
+  }
+  if (app.metrics !== null && config.METRICS_PORT !== undefined) {
+    running.metrics = await serveMetrics(app.metrics, config.METRICS_HOST, config.METRICS_PORT)
+    log.info({ metrics: `${running.metrics.address}/metrics` }, `Prometheus metrics at ${running.metrics.address}/metrics`)
   }
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { AuthConfigError, authSettings } from '../auth/settings.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -13,14 +14,33 @@ export const ConfigSchema = Type.Object({
   CREATE_TABLES: Type.Optional(Type.Boolean()),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_MODE: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('jwt'), Type.Literal('api-key')])),
+  AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 secret of AUTH_MODE=jwt' })),
+  AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'JWKS of the token issuer (RS256/ES256) for AUTH_MODE=jwt' })),
+  AUTH_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_CLOCK_SKEW_S: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+  AUTH_API_KEYS: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_SCOPES: Type.Boolean({ default: false }),
   OUTBOX_SHARDS: Type.Integer({ minimum: 1, maximum: 1024, default: 16 }),
   EVENT_SOURCE: Type.String({ minLength: 1, default: '/verso' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+  BODY_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 1000, default: 32, description: 'Objects and arrays nested in a JSON body, the body itself being level 1' }),
+  BODY_MAX_FIELDS: Type.Integer({ minimum: 10, maximum: 1000000, default: 1000, description: 'Object members plus array elements of a JSON body, at every level' }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 72000, description: 'Idle time before a keep-alive connection is closed; above the load balancer\'s idle timeout' }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 10000, description: 'Time to receive the request headers (at most REQUEST_TIMEOUT_MS)' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1000000, default: 0, description: 'Requests per caller per window; 0 turns rate limiting off' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86400000, default: 60000 }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'Answer 503 while the event loop lags more than this; 0 turns it off' }),
+  MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Answer 503 while event loop utilization is above this (0-1); 0 turns it off' }),
+  CORS_ORIGINS: Type.Optional(Type.String({ pattern: '^(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)$', description: 'Origins allowed by CORS: * or a comma-separated list of scheme://host[:port]; unset turns CORS off' })),
   CURSOR_SECRET: Type.Optional(Type.String({ minLength: 16 })),
   SCAN_POLICY: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'allow' }),
   STATS_ENABLED: Type.Boolean({ default: false }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the Prometheus metrics listener (GET /metrics), apart from the API; unset turns metrics off' })),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface the metrics listener binds to' }),
+  IDEMPOTENCY_TTL: Type.String({ pattern: '^[1-9][0-9]{0,6}[smhd]?$', default: '24h', description: 'How long an Idempotency-Key is remembered: seconds, or a number with s, m, h or d' }),
   RELAY_ENABLED: Type.Boolean({ default: true }),
   OUTBOX_PUBLISHER: Type.Optional(Type.Union([Type.Literal('log'), Type.Literal('rabbitmq'), Type.Literal('sqs'), Type.Literal('webhook')])),
   RABBITMQ_URL: Type.Optional(Type.String({ pattern: '^amqps?://[^\\s]+$' })),
@@ -78,7 +98,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const first = [...Value.Errors(ConfigSchema, converted)][0]
   if (first !== undefined) {
     const variable = first.instancePath.replace(/^\//, '') || String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? 'configuration')
-    const given = raw[variable]
+    // Never echo a secret into a log line.
+    const given = /SECRET|API_KEYS/.test(variable) ? undefined : raw[variable]
     throw new ConfigError(variable, `${first.message}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`)
   }
   const cfg = converted as RawConfig
@@ -86,8 +107,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (!embedded && cfg.AUTH_MODE === undefined) {
     throw new ConfigError('AUTH_MODE', 'must be set when verso is not running on its embedded DynamoDB Local (use AUTH_MODE=none to run without authentication on purpose)')
   }
-  if (cfg.AUTH_MODE !== undefined && cfg.AUTH_MODE !== 'none') {
-    throw new ConfigError('AUTH_MODE', `"${cfg.AUTH_MODE}" is not implemented in this version; only "none" is`)
+  try {
+    authSettings(cfg)
+  } catch (err) {
+    if (err instanceof AuthConfigError) throw new ConfigError(err.variable, err.reason)
+    throw err
+  }
+  if (cfg.METRICS_PORT !== undefined && cfg.METRICS_PORT !== 0 && cfg.METRICS_PORT === cfg.PORT) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${cfg.PORT}): metrics have a listener of their own, apart from the API`)
   }
   // Outside the embedded mode a relay that only logs would drop events on the floor: the publisher is a choice.
   if (!embedded && cfg.RELAY_ENABLED && cfg.OUTBOX_PUBLISHER === undefined) {
@@ -104,4 +131,13 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     AUTH_MODE: cfg.AUTH_MODE ?? 'none',
     OUTBOX_PUBLISHER: publisher
   }
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+/** A duration setting (`86400`, `90m`, `24h`, `7d`; plain numbers are seconds) in seconds. */
+export function durationSeconds (text: string): number {
+  const m = /^([1-9][0-9]*)([smhd]?)$/.exec(text)
+  if (m === null) throw new Error(`not a duration: ${JSON.stringify(text)}`)
+  return Number(m[1]) * (DURATION_UNITS[m[2] || 's'] ?? 1)
 }

@@ -69,7 +69,9 @@ export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket):
 export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyReply {
   const { request } = reply
   reply.header('x-request-id', request.id)
-  if (problem.statusCode === 503) reply.header('retry-after', '1')
+  const retryAfterS = problem.extra.retry_after_s
+  if (typeof retryAfterS === 'number') reply.header('retry-after', String(retryAfterS))
+  else if (problem.statusCode === 503) reply.header('retry-after', '1')
   if (problem.statusCode === 415 && request.method === 'PATCH') reply.header('accept-patch', acceptedTypes(request).join(', '))
   return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send(problemBody(problem, request.url.split('?')[0] ?? request.url, String(request.id)))
 }

@@ -28,6 +28,7 @@ export async function deadLetter (client: DynamoDBClient, prefix: string, record
             entity_id: { S: record.entityId },
             type: { S: record.type },
             event: { S: record.body },
+            ...(record.traceparent === undefined ? {} : { traceparent: { S: record.traceparent } }),
             reason: { S: reason.slice(0, 1000) },
             failed_at: { S: new Date().toISOString() }
           }

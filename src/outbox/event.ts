@@ -22,10 +22,15 @@ export interface ChangeEvent {
    * compares correctly as text, which is how the extension says to compare it.
    */
   sequence: string
+  /**
+   * CloudEvents distributed-tracing extension: the W3C traceparent of the request that made the change (its
+   * trace id, verso's span), so a consumer can continue the trace. Absent on events written without one.
+   */
+  traceparent?: string
   data: Entity
 }
 
-export function buildEvent (modelPath: string, action: ChangeAction, state: Entity, time: string, source: string): ChangeEvent {
+export function buildEvent (modelPath: string, action: ChangeAction, state: Entity, time: string, source: string, traceparent?: string): ChangeEvent {
   const entityId = String(state.entity_id)
   return {
     specversion: '1.0',
@@ -37,6 +42,7 @@ export function buildEvent (modelPath: string, action: ChangeAction, state: Enti
     datacontenttype: 'application/json',
     partitionkey: entityId,
     sequence: sequenceOf(time),
+    ...(traceparent === undefined ? {} : { traceparent }),
     data: state
   }
 }
@@ -60,6 +66,8 @@ export function outboxItem (event: ChangeEvent, shards: number): Item {
     entity_id: event.subject,
     type: event.type,
     created_at: new Date().toISOString(),
+    // Beside the event too, so a publisher can set a transport header without parsing the event.
+    ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
     event: JSON.stringify(event)
   })
 }

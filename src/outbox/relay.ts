@@ -220,7 +220,8 @@ export class OutboxRelay {
       eventId: String(item.event_id?.S),
       entityId: String(item.entity_id?.S),
       type: String(item.type?.S),
-      body: String(item.event?.S)
+      body: String(item.event?.S),
+      ...(item.traceparent?.S === undefined ? {} : { traceparent: item.traceparent.S })
     }))
     const outcomes = await publisher.publish(records)
     const done: OutboxRecord[] = []

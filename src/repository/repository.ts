@@ -9,9 +9,10 @@ import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../mode
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
 import { guarded } from '../storage/errors.js'
 import { fromItem, toItem, type Entity, type Item } from '../storage/item-mapping.js'
-import { modelTables, outboxTable } from '../storage/table-names.js'
+import { idempotencyTable, modelTables, outboxTable } from '../storage/table-names.js'
 import { applyMergePatch } from './merge-patch.js'
 import { VersionHistory } from './history.js'
+import { IdempotencyRecords, type IdempotencyClaim } from './idempotency.js'
 import { ExpressionBuilder, type Plan } from './query.js'
 
 export interface RepositoryOptions {
@@ -26,6 +27,10 @@ export interface RepositoryOptions {
 export interface WriteOptions {
   /** `changed_by_id` of the new version: the caller's id, the zero id when anonymous. */
   actor?: string
+  /** W3C traceparent of the request, carried by the change event (CloudEvents `traceparent` extension). */
+  traceparent?: string
+  /** Claim on an idempotency key, committed with the write; a committed claim's answer is thrown as IdempotentReplay. */
+  idempotency?: IdempotencyClaim<Entity>
 }
 
 export interface VersionedWriteOptions extends WriteOptions {
@@ -110,9 +115,11 @@ export class EntityRepository {
   private readonly onEventCommitted: ((shard: number) => void) | undefined
   /** Reads of past versions (versions, as_of, diff). */
   readonly history: VersionHistory
+  private readonly idempotency: IdempotencyRecords
 
   constructor (options: RepositoryOptions) {
     this.history = new VersionHistory(options.client, options.tablePrefix)
+    this.idempotency = new IdempotencyRecords(options.client, idempotencyTable(options.tablePrefix))
     this.client = options.client
     this.prefix = options.tablePrefix
     this.shards = options.outboxShards
@@ -132,11 +139,15 @@ export class EntityRepository {
     const state: Entity = model.versioned
       ? { ...fields, entity_id: id, ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: options.actor ?? ZERO_ID }
       : { ...fields, entity_id: id }
-    const reasons = await this.commit([
+    const items: TransactWriteItem[] = [
       { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
-      this.eventPut(model, 'created', state)
-    ])
-    if (reasons !== undefined) throw codeOf(reasons, 0) === 'ConditionalCheckFailed' ? alreadyExists(model.name, id) : unexplained(reasons)
+      this.eventPut(model, 'created', state, options.traceparent)
+    ]
+    const reasons = await this.commit(this.withClaim(items, options.idempotency, state))
+    if (reasons !== undefined) {
+      throw await this.idempotency.settle(options.idempotency, reasons, items.length) ??
+        (codeOf(reasons, 0) === 'ConditionalCheckFailed' ? alreadyExists(model.name, id) : unexplained(reasons))
+    }
     return state
   }
 
@@ -175,15 +186,19 @@ export class EntityRepository {
 
   /**
    * The write path of every versioned change, DESIGN §2:
-   * 1. consistent read of the current item (for the audit copy, the precondition and the merge);
+   * 1. consistent read of the current item (for the audit copy, the precondition and the merge), and of the
+   *    idempotency record when the write has a claim (a retry of a committed write is answered from it);
    * 2. Put of that item, exactly as stored, into the audit table (`attribute_not_exists`);
    * 3. Put of the new version into the main table on condition `version = :read_version`;
    * 4. Put of the change event into the outbox;
-   * 2–4 in one TransactWriteItems. Two round trips in all.
+   * 5. with a claim, Put of the idempotency record (absent or expired only);
+   * 2–5 in one TransactWriteItems. Two round trips in all.
    */
   private async writeVersion (model: Model, id: string, options: VersionedWriteOptions, action: ChangeAction, build: (current: Entity, stored: Item) => Build | Promise<Build>): Promise<Entity> {
     const { main, audit } = this.tables(model)
-    const storedItem = await this.readItem(model, id)
+    const claim = options.idempotency
+    const [storedItem, claimed] = await Promise.all([this.readItem(model, id), this.idempotency.lookup(claim)])
+    if (claim !== undefined && claimed !== undefined) throw this.idempotency.outcome(claim, claimed)
     const current = storedItem === undefined ? undefined : fromItem(model, storedItem)
     if (storedItem === undefined || current === undefined || (current.active === false && action !== 'restored')) {
       throw entityNotFound(model.name, id)
@@ -208,7 +223,7 @@ export class EntityRepository {
       const stored = source[key]
       if (stored !== undefined) nextItem[key] = stored
     }
-    const reasons = await this.commit([
+    const items: TransactWriteItem[] = [
       { Put: { TableName: audit, Item: storedItem, ConditionExpression: 'attribute_not_exists(#version)', ExpressionAttributeNames: { '#version': 'version' } } },
       {
         Put: {
@@ -219,9 +234,12 @@ export class EntityRepository {
           ExpressionAttributeValues: { ':read_version': { S: readVersion } }
         }
       },
-      this.eventPut(model, action, next)
-    ])
+      this.eventPut(model, action, next, options.traceparent)
+    ]
+    const reasons = await this.commit(this.withClaim(items, claim, next))
     if (reasons === undefined) return next
+    const answered = await this.idempotency.settle(claim, reasons, items.length)
+    if (answered !== undefined) throw answered
     if (codeOf(reasons, 1) === 'ConditionalCheckFailed') {
       const now = await this.readItem(model, id)
       throw new StaleVersionError(now?.version?.S)
@@ -251,32 +269,32 @@ export class EntityRepository {
    * Non-versioned models (Rococo's BaseModel): the item is overwritten, no audit, no lock. Creates when
    * absent: a Put that only succeeds on a new id tells a creation from a replacement, also under concurrency.
    */
-  async upsert (model: Model, id: string, fields: Entity): Promise<{ state: Entity, created: boolean }> {
+  async upsert (model: Model, id: string, fields: Entity, options: WriteOptions = {}): Promise<{ state: Entity, created: boolean }> {
     const state = { ...fields, entity_id: id }
     const created = await this.commit([
       { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
-      this.eventPut(model, 'created', state)
+      this.eventPut(model, 'created', state, options.traceparent)
     ])
     if (created === undefined) return { state, created: true }
     if (codeOf(created, 0) !== 'ConditionalCheckFailed') throw unexplained(created)
-    return { state: await this.overwrite(model, state, 'updated'), created: false }
+    return { state: await this.overwrite(model, state, 'updated', options.traceparent), created: false }
   }
 
   /** Non-versioned merge patch: read, merge, validate, overwrite. Last writer wins, as in Rococo's BaseModel. */
-  async patchUnversioned (model: Model, id: string, patch: Entity, validate: Validate): Promise<Entity> {
+  async patchUnversioned (model: Model, id: string, patch: Entity, validate: Validate, options: WriteOptions = {}): Promise<Entity> {
     const item = await this.readItem(model, id)
     if (item === undefined) throw entityNotFound(model.name, id)
     const { fields } = this.merge(model, fromItem(model, item), patch, validate)
-    return await this.overwrite(model, { ...fields, entity_id: id }, 'updated')
+    return await this.overwrite(model, { ...fields, entity_id: id }, 'updated', options.traceparent)
   }
 
   /** Non-versioned delete: the item is removed; the answer and the event carry its final state. */
-  async hardDelete (model: Model, id: string): Promise<Entity> {
+  async hardDelete (model: Model, id: string, options: WriteOptions = {}): Promise<Entity> {
     const current = await this.get(model, id)
     if (current === undefined) throw entityNotFound(model.name, id)
     const reasons = await this.commit([
       { Delete: { TableName: this.tables(model).main, Key: { entity_id: { S: id } }, ConditionExpression: 'attribute_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
-      this.eventPut(model, 'deleted', current)
+      this.eventPut(model, 'deleted', current, options.traceparent)
     ])
     if (reasons === undefined) return current
     throw codeOf(reasons, 0) === 'ConditionalCheckFailed' ? entityNotFound(model.name, id) : unexplained(reasons)
@@ -343,25 +361,30 @@ export class EntityRepository {
     })
   }
 
-  private async overwrite (model: Model, state: Entity, action: ChangeAction): Promise<Entity> {
+  private async overwrite (model: Model, state: Entity, action: ChangeAction, traceparent?: string): Promise<Entity> {
     const reasons = await this.commit([
       { Put: { TableName: this.tables(model).main, Item: toItem(model, state) } },
-      this.eventPut(model, action, state)
+      this.eventPut(model, action, state, traceparent)
     ])
     if (reasons !== undefined) throw unexplained(reasons)
     return state
+  }
+
+  /** The items of a write, and last, when it is made under an idempotency key, the claim on the key. */
+  private withClaim (items: TransactWriteItem[], claim: IdempotencyClaim<Entity> | undefined, result: Entity): TransactWriteItem[] {
+    return claim === undefined ? items : [...items, this.idempotency.claimItem(claim, result)]
   }
 
   private tables (model: Model): { main: string, audit: string } {
     return modelTables(this.prefix, model)
   }
 
-  private eventPut (model: Model, action: ChangeAction, state: Entity): TransactWriteItem {
+  private eventPut (model: Model, action: ChangeAction, state: Entity, traceparent?: string): TransactWriteItem {
     const time = typeof state.changed_on === 'string' ? state.changed_on : formatTimestamp(Date.now() * 1000)
     return {
       Put: {
         TableName: outboxTable(this.prefix),
-        Item: outboxItem(buildEvent(model.path, action, state, time, this.source), this.shards),
+        Item: outboxItem(buildEvent(model.path, action, state, time, this.source, traceparent), this.shards),
         ConditionExpression: 'attribute_not_exists(sk)'
       }
     }

@@ -7,6 +7,7 @@ import { modelSchemas } from '../http/model-schemas.js'
 import { acceptedTypes } from '../http/problem.js'
 import { etagOf, notModified, writeWithPrecondition } from '../http/preconditions.js'
 import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
+import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import { bodyValidator } from '../http/validation.js'
 import type { EntityRepository } from '../repository/repository.js'
 import { describePlan, planQuery, type Plan } from '../repository/query.js'
@@ -84,19 +85,32 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       description: versioned
         ? 'Writes the first version (previous_version is the zero id). entity_id may be supplied; otherwise one is generated.'
         : 'Creates the entity. entity_id may be supplied; otherwise one is generated.',
+      headers: Type.Object({ 'idempotency-key': IdempotencyKeyHeader }),
       body: schemas.create,
       response: {
-        201: { ...withETag(`The created ${name}`), headers: { ...(versioned ? { etag: ETagHeader } : {}), location: { type: 'string', description: 'Path of the new entity' } } },
-        ...problemResponses(400, 409, 413, 415, 503)
+        201: {
+          ...withETag(`The created ${name}`),
+          headers: { ...(versioned ? { etag: ETagHeader } : {}), location: { type: 'string', description: 'Path of the new entity' }, 'idempotent-replayed': ReplayedHeader }
+        },
+        ...problemResponses(400, 409, 413, 415, 503),
+        ...idempotencyProblems('Conflict: an entity with this entity_id exists already')
       }
     },
     config: { acceptedTypes: JSON_TYPES },
     preValidation: guardBody(managedOnCreate)
   }, async (request, reply) => {
     const { entity_id: entityId, ...fields } = request.body as Entity
-    const state = await repository.create(model, fields, { actor: request.callerId, ...(entityId === undefined ? {} : { entityId: String(entityId) }) })
-    reply.header('location', `${base}/${String(state.entity_id)}`)
-    return sendEntity(reply, state, 201)
+    return await app.idempotency.answer<Entity>(request, reply, async (idempotency) =>
+      await repository.create(model, fields, {
+        actor: request.callerId,
+        traceparent: request.trace.traceparent,
+        ...(entityId === undefined ? {} : { entityId: String(entityId) }),
+        ...(idempotency === undefined ? {} : { idempotency })
+      }), (state) => ({
+      status: 201,
+      headers: { location: `${base}/${String(state.entity_id)}`, ...(versioned ? { etag: etagOf(state.version) } : {}) },
+      body: state
+    }))
   })
 
   app.get(`${base}/:id`, {
@@ -207,11 +221,11 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     if (!versioned) {
-      const { state, created } = await repository.upsert(model, id, bodyFields(request.body))
+      const { state, created } = await repository.upsert(model, id, bodyFields(request.body), { traceparent: request.trace.traceparent })
       return sendEntity(reply, state, created ? 201 : 200)
     }
     const state = await writeWithPrecondition(request, async (expected) =>
-      await repository.replace(model, id, bodyFields(request.body), { expected, actor: request.callerId }))
+      await repository.replace(model, id, bodyFields(request.body), { expected, actor: request.callerId, traceparent: request.trace.traceparent }))
     return sendEntity(reply, state)
   })
 
@@ -237,8 +251,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     const patch = bodyFields(request.body)
     const state = versioned
       ? await writeWithPrecondition(request, async (expected) =>
-        await repository.patch(model, id, patch, { expected, actor: request.callerId, validate: validateFields }))
-      : await repository.patchUnversioned(model, id, patch, validateFields)
+        await repository.patch(model, id, patch, { expected, actor: request.callerId, traceparent: request.trace.traceparent, validate: validateFields }))
+      : await repository.patchUnversioned(model, id, patch, validateFields, { traceparent: request.trace.traceparent })
     return sendEntity(reply, state)
   })
 
@@ -261,9 +275,9 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     preValidation: guardBody([])
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    if (!versioned) return sendEntity(reply, await repository.hardDelete(model, id))
+    if (!versioned) return sendEntity(reply, await repository.hardDelete(model, id, { traceparent: request.trace.traceparent }))
     const state = await writeWithPrecondition(request, async (expected) =>
-      await repository.softDelete(model, id, { expected, actor: request.callerId }))
+      await repository.softDelete(model, id, { expected, actor: request.callerId, traceparent: request.trace.traceparent }))
     return sendEntity(reply, state)
   })
 }

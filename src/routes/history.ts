@@ -7,8 +7,10 @@ import { instant } from '../http/instant.js'
 import { modelSchemas } from '../http/model-schemas.js'
 import { etagOf, writeWithPrecondition } from '../http/preconditions.js'
 import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
+import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import type { HistoryCursor } from '../repository/history.js'
 import type { EntityRepository } from '../repository/repository.js'
+import type { Entity } from '../storage/item-mapping.js'
 
 const VersionParams = Type.Object({ id: Id, version: VersionId })
 const time = (description: string): ReturnType<typeof Type.String> => Type.String({ format: 'date-time', description, examples: ['2026-11-26T23:51:48.540000+00:00'] })
@@ -123,17 +125,25 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
       summary: `Restore a ${name} to a version`,
       description: 'Writes a new version whose fields equal those of {version}, exactly as stored (undeletes a soft-deleted entity; audited; emits a restored event). Needs If-Match: "<current version>" or {"version": "<current version>"} as the body.',
       params: VersionParams,
-      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'The current version, as an entity tag' })) }),
+      headers: Type.Object({
+        'if-match': Type.Optional(Type.String({ description: 'The current version, as an entity tag' })),
+        'idempotency-key': IdempotencyKeyHeader
+      }),
       body: Type.Union([Type.Object({ version: VersionId }, { additionalProperties: false }), Type.Null()]),
       response: versioned
-        ? { 200: { ...entityRef, description: 'The new version', headers: { etag: ETagHeader } }, ...problemResponses(400, 404, 409, 412, 415, 428, 503) }
+        ? {
+            200: { ...entityRef, description: 'The new version', headers: { etag: ETagHeader, 'idempotent-replayed': ReplayedHeader } },
+            ...problemResponses(400, 404, 409, 412, 415, 428, 503),
+            ...idempotencyProblems('Conflict: the body version is stale')
+          }
         : { 200: { type: 'null', description: 'never' }, ...unavailable }
     },
     config: { acceptedTypes: ['application/json'] }
   }, only(async (request: FastifyRequest, reply) => {
     const { id, version } = request.params as { id: string, version: string }
-    const state = await writeWithPrecondition(request, async (expected) =>
-      await repository.restore(model, id, version, { expected, actor: request.callerId }))
-    return reply.header('etag', etagOf(state.version)).send(state)
+    return await app.idempotency.answer<Entity>(request, reply, async (idempotency) =>
+      await writeWithPrecondition(request, async (expected) =>
+        await repository.restore(model, id, version, { expected, actor: request.callerId, traceparent: request.trace.traceparent, ...(idempotency === undefined ? {} : { idempotency }) })),
+    (state) => ({ status: 200, headers: { etag: etagOf(state.version) }, body: state }))
   }))
 }

@@ -42,10 +42,43 @@ export type CallCounts = Record<string, number>
  */
 export function countCalls (client: DynamoDBClient): CallCounts {
   const counts: CallCounts = {}
-  client.middlewareStack.add((next, context) => async (args) => {
-    const name = context.commandName ?? 'unknown'
-    counts[name] = (counts[name] ?? 0) + 1
-    return await next(args)
-  }, { step: 'initialize', name: `versoCallCounter${Math.random().toString(36).slice(2)}` })
+  observeCalls(client, ({ command }) => { counts[command] = (counts[command] ?? 0) + 1 })
   return counts
+}
+
+/** One finished DynamoDB call, as observeCalls reports it. */
+export interface ObservedCall {
+  /** `GetItemCommand`, `TransactWriteItemsCommand`, … */
+  command: string
+  /** The command's input (for a TransactWriteItems: which tables its items write). */
+  input: unknown
+  /** From the send to the answer, the SDK's retries included. */
+  seconds: number
+  /** HTTP attempts the SDK made (more than 1: it retried throttling or a transient error). */
+  attempts: number
+  /** The error the call ended with; undefined when it succeeded. */
+  error: unknown
+}
+
+/**
+ * Reports every call the client makes from now on, once it has finished, to `observer` (an SDK middleware at
+ * the initialize step, so the time includes the SDK's retries). Returns a function that stops the reports.
+ */
+export function observeCalls (client: DynamoDBClient, observer: (call: ObservedCall) => void): () => void {
+  const name = `versoCallObserver${Math.random().toString(36).slice(2)}`
+  client.middlewareStack.add((next, context) => async (args) => {
+    const started = performance.now()
+    const command = context.commandName ?? 'unknown'
+    try {
+      const result = await next(args)
+      const { $metadata } = result.output as { $metadata?: { attempts?: number } }
+      observer({ command, input: args.input, seconds: (performance.now() - started) / 1000, attempts: $metadata?.attempts ?? 1, error: undefined })
+      return result
+    } catch (error) {
+      const attempts = (error as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1
+      observer({ command, input: args.input, seconds: (performance.now() - started) / 1000, attempts, error })
+      throw error
+    }
+  }, { step: 'initialize', name })
+  return () => { client.middlewareStack.remove(name) }
 }

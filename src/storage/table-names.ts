@@ -16,3 +16,5 @@ export const outboxTable = (prefix: string): string => `${prefix}verso_outbox`
 export const leaseTable = (prefix: string): string => `${prefix}verso_relay_leases`
 /** Events a publisher refused for good, kept until re-driven. */
 export const deadLetterTable = (prefix: string): string => `${prefix}verso_outbox_dead`
+/** Idempotency keys: the answer of every write made under one, until `expires_at` (TTL). */
+export const idempotencyTable = (prefix: string): string => `${prefix}verso_idempotency`

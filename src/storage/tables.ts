@@ -6,7 +6,7 @@ import {
 import type { TSchema } from 'typebox'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { schemaType, type Model } from '../models/define.js'
-import { deadLetterTable, leaseTable, modelTables, outboxTable } from './table-names.js'
+import { deadLetterTable, idempotencyTable, leaseTable, modelTables, outboxTable } from './table-names.js'
 
 type TableSpec = Pick<CreateTableCommandInput, 'TableName' | 'KeySchema' | 'AttributeDefinitions'> & {
   TableName: string
@@ -54,6 +54,7 @@ export function tableSpecs (prefix: string, models: readonly Model[]): TableSpec
   specs.push(spec(outboxTable(prefix), 'shard', 'sk', 'N'))
   specs.push({ ...spec(leaseTable(prefix), 'lease'), ttlAttribute: 'ttl' })
   specs.push(spec(deadLetterTable(prefix), 'event_id'))
+  specs.push({ ...spec(idempotencyTable(prefix), 'pk'), ttlAttribute: 'expires_at' })
   return specs
 }
 

@@ -48,7 +48,7 @@ t.test('a bad variable is named in one line', async (t) => {
     [{ CREATE_TABLES: 'maybe' }, 'CREATE_TABLES'],
     [{ TABLE_PREFIX: 'bad prefix!' }, 'TABLE_PREFIX'],
     [{ AUTH_MODE: 'magic' }, 'AUTH_MODE'],
-    [{ AUTH_MODE: 'jwt' }, 'AUTH_MODE'],
+    [{ AUTH_MODE: 'jwt' }, 'AUTH_JWT_SECRET'],
     [{ OUTBOX_SHARDS: '0' }, 'OUTBOX_SHARDS'],
     [{ AWS_REGION: 'nowhere', AUTH_MODE: 'none' }, 'AWS_REGION']
   ]

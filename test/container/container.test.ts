@@ -80,6 +80,10 @@ t.test('docker-compose.yml', async (t) => {
   const dependsOn = Array.isArray(verso.depends_on) ? verso.depends_on : Object.keys(verso.depends_on ?? {})
   t.ok(dependsOn.includes('dynamodb'), 'verso depends on dynamodb')
   t.ok(dependsOn.includes('rabbitmq'), 'verso depends on rabbitmq')
+  for (const name of ['dynamodb', 'rabbitmq']) {
+    t.equal(verso.depends_on?.[name]?.condition, 'service_healthy', `verso waits until ${name} is healthy`)
+    t.ok(Array.isArray(services[name]?.healthcheck?.test) && services[name]?.healthcheck?.test.length > 0, `${name} has a healthcheck`)
+  }
 
   const target = new URL(versoEnv.DYNAMODB_ENDPOINT ?? 'http://missing')
   t.equal(target.hostname, 'dynamodb', 'DYNAMODB_ENDPOINT names the dynamodb service')
@@ -98,6 +102,8 @@ t.test('docker-compose.yml', async (t) => {
 
   const ports = (verso.ports ?? []).map(String)
   t.ok(ports.some((p: string) => p.endsWith(`:${config.PORT}`)), `a published port maps to PORT ${config.PORT}`)
+  t.ok(config.METRICS_PORT !== undefined && ports.some((p: string) => p.endsWith(`:${String(config.METRICS_PORT)}`)), `a published port maps to METRICS_PORT ${String(config.METRICS_PORT)}`)
+  t.equal(config.METRICS_HOST, '0.0.0.0', 'metrics reachable through their published port')
 
   const test = (verso.healthcheck?.test ?? []) as string[]
   t.match(test.join(' '), /\/health\/ready/, 'verso healthcheck probes readiness')
@@ -133,6 +139,11 @@ t.test('Dockerfile', async (t) => {
   t.match(env, /\bPORT=3000\b/)
   t.match(env, /\bNODE_ENV=production\b/)
   t.ok(finalStage.some((ins) => ins.keyword === 'EXPOSE' && ins.args.split(/\s+/).includes('3000')), 'EXPOSE 3000')
+  const imageEnv = Object.fromEntries([...env.matchAll(/\b([A-Z_]+)=(\S*)/g)].map((m) => [m[1] ?? '', m[2] ?? '']))
+  for (const key of Object.keys(imageEnv)) t.ok(configKeys.includes(key) || key === 'NODE_ENV', `image ENV ${key} is a ConfigSchema key`)
+  t.equal(imageEnv.METRICS_HOST, '0.0.0.0', 'metrics reachable from the scraper\'s network')
+  t.ok(finalStage.some((ins) => ins.keyword === 'EXPOSE' && ins.args.split(/\s+/).includes(imageEnv.METRICS_PORT ?? '-')), `EXPOSE METRICS_PORT ${String(imageEnv.METRICS_PORT)}`)
+  t.equal(versoEnv.METRICS_PORT, imageEnv.METRICS_PORT, 'compose and the image agree on the metrics port')
 
   const cmd = execForm(finalStage.find((ins) => ins.keyword === 'CMD')?.args ?? '')
   t.same(cmd, ['node', 'dist/server.js'])
@@ -175,6 +186,7 @@ t.test('the image command, without Docker', async (t) => {
 
   t.test('serves, gets ready, and exits 0 on SIGTERM', async (t) => {
     const port = await freeLoopbackPort()
+    const metricsPort = await freeLoopbackPort()
     const server = startServer({
       ...baseEnv,
       DYNAMODB_ENDPOINT: endpoint(),
@@ -184,6 +196,7 @@ t.test('the image command, without Docker', async (t) => {
       TABLE_PREFIX: `ctr${randomBytes(4).toString('hex')}_`,
       HOST: '127.0.0.1',
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       AWS_REGION: 'us-east-1'
     })
     t.teardown(() => { if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL') })
@@ -198,6 +211,10 @@ t.test('the image command, without Docker', async (t) => {
     }
     t.equal(status, 200, `ready within 30 s (stderr: ${server.stderr().trim().slice(-500)})`)
     t.equal(await runHealthcheck(port), 0, 'the image HEALTHCHECK passes')
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (res) => ({ status: res.status, text: await res.text() }), () => ({ status: 0, text: '' }))
+    t.equal(metrics.status, 200, 'metrics on METRICS_PORT')
+    t.match(metrics.text, /verso_http_request_duration_seconds_count\{method="GET",route="\/health\/ready",status_code="200"\}/, 'counting the readiness probes')
+    t.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404, 'and not on the API port')
 
     const logLines = server.stdout().trim().split('\n').filter((line) => line !== '')
     t.ok(logLines.length > 0 && logLines.every((line) => { try { return typeof JSON.parse(line).level === 'number' } catch { return false } }), 'logs are pino JSON lines off a terminal')

@@ -15,7 +15,7 @@ t.test('ensureTables creates main, audit and outbox tables with Rococo keys, ide
   t.teardown(() => { client.destroy() })
   const prefix = `tb${randomBytes(3).toString('hex')}_`
   const [first, second] = await Promise.all([ensureTables(client, prefix, models), ensureTables(client, prefix, models)])
-  const expected = [`${prefix}book`, `${prefix}book_audit`, `${prefix}person`, `${prefix}person_audit`, `${prefix}verso_outbox`, `${prefix}verso_outbox_dead`, `${prefix}verso_relay_leases`]
+  const expected = [`${prefix}book`, `${prefix}book_audit`, `${prefix}person`, `${prefix}person_audit`, `${prefix}verso_idempotency`, `${prefix}verso_outbox`, `${prefix}verso_outbox_dead`, `${prefix}verso_relay_leases`]
   t.same([...new Set([...first.created, ...second.created])].sort(), expected, 'each table created once, even by two concurrent callers')
   const again = await ensureTables(client, prefix, models)
   t.same(again, { created: [], existing: expected }, 'a second run creates nothing')

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type LimitSettings } from '../../src/app.js'
+import type { AuthConfig } from '../../src/auth/settings.js'
 import type { Model } from '../../src/models/define.js'
 import { models as builtInModels } from '../../src/models/index.js'
 import { createDynamoClient } from '../../src/storage/client.js'
@@ -35,7 +36,7 @@ export interface TestContext {
 }
 
 /** An app on the run's DynamoDB Local, with tables of its own (a fresh prefix per call). */
-export async function setup (t: Test, options: { models?: readonly Model[], onEventCommitted?: (shard: number) => void, config?: { SCAN_POLICY?: 'allow' | 'deny', CURSOR_SECRET?: string } } = {}): Promise<TestContext> {
+export async function setup (t: Test, options: { models?: readonly Model[], onEventCommitted?: (shard: number) => void, metrics?: boolean, logger?: FastifyServerOptions['logger'], config?: { SCAN_POLICY?: 'allow' | 'deny', CURSOR_SECRET?: string } & AuthConfig & LimitSettings } = {}): Promise<TestContext> {
   const models = options.models ?? builtInModels
   const prefix = `t${randomBytes(4).toString('hex')}_`
   const client = createDynamoClient({ endpoint: endpoint() })
@@ -44,7 +45,9 @@ export async function setup (t: Test, options: { models?: readonly Model[], onEv
     config: { TABLE_PREFIX: prefix, OUTBOX_SHARDS: 4, EVENT_SOURCE: '/verso', BODY_LIMIT_BYTES: 1024 * 1024, REQUEST_TIMEOUT_MS: 30000, ...options.config },
     dynamo: client,
     models,
-    ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
+    ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    ...(options.logger === undefined ? {} : { logger: options.logger })
   })
   await app.ready()
   t.teardown(async () => {

@@ -8,6 +8,8 @@ export interface OutboxRecord {
   type: string
   /** The CloudEvent, JSON text exactly as committed. */
   body: string
+  /** The event's `traceparent` extension, for a transport header (W3C Trace Context); absent when it has none. */
+  traceparent?: string
 }
 
 /**

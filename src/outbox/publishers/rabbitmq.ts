@@ -65,7 +65,7 @@ export function rabbitmqPublisher (options: RabbitOptions): Publisher {
         messageId: record.eventId,
         type: record.type,
         timestamp: Math.floor(Date.now() / 1000),
-        headers: { 'ce-id': record.eventId, 'ce-subject': record.entityId }
+        headers: { 'ce-id': record.eventId, 'ce-subject': record.entityId, ...(record.traceparent === undefined ? {} : { traceparent: record.traceparent }) }
       }, (err: unknown) => {
         clearTimeout(timer)
         resolve(err === null || err === undefined ? OK : { status: 'retry', reason: 'RabbitMQ did not confirm (nack or channel closed)' })

@@ -21,7 +21,8 @@ export function sqsPublisher (options: SqsOptions): Publisher {
     MessageAttributes: {
       'ce-type': { DataType: 'String', StringValue: record.type },
       'ce-id': { DataType: 'String', StringValue: record.eventId },
-      'content-type': { DataType: 'String', StringValue: 'application/cloudevents+json' }
+      'content-type': { DataType: 'String', StringValue: 'application/cloudevents+json' },
+      ...(record.traceparent === undefined ? {} : { traceparent: { DataType: 'String', StringValue: record.traceparent } })
     },
     ...(fifo ? { MessageGroupId: record.entityId, MessageDeduplicationId: record.eventId } : {})
   })

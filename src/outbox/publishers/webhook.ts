@@ -35,7 +35,8 @@ export function webhookPublisher (options: WebhookOptions): Publisher {
           'content-type': 'application/cloudevents+json',
           'webhook-id': record.eventId,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(options.secret, record.eventId, timestamp, record.body)
+          'webhook-signature': signWebhook(options.secret, record.eventId, timestamp, record.body),
+          ...(record.traceparent === undefined ? {} : { traceparent: record.traceparent })
         },
         body: record.body,
         signal: AbortSignal.timeout(timeoutMs)
