@@ -85,7 +85,15 @@ async function call (method: Dispatcher.HttpMethod, path: string, body?: unknown
 const sdk: DynamoDBClient = createDynamoClient({ endpoint: dynamo.endpoint })
 const tables = modelTables(prefix, Person)
 
-const stats = async (): Promise<Record<string, number>> => (JSON.parse((await call('GET', '/_stats')).body) as { dynamodb_calls: Record<string, number> }).dynamodb_calls
+interface Stats { dynamodb_calls: Record<string, number>, heap_total_bytes: number, external_bytes: number, heap_spaces: Record<string, number> }
+/** The largest of each of verso's memory figures seen at a round's start or end: where the peak RSS goes. */
+const memoryPeaks: Record<string, number> = {}
+const stats = async (): Promise<Record<string, number>> => {
+  const body = JSON.parse((await call('GET', '/_stats')).body) as Stats
+  const figures = { heap_total: body.heap_total_bytes, external: body.external_bytes, new_space: body.heap_spaces.new_space ?? 0, old_space: body.heap_spaces.old_space ?? 0, code_space: body.heap_spaces.code_space ?? 0 }
+  for (const [name, bytes] of Object.entries(figures)) memoryPeaks[name] = Math.max(memoryPeaks[name] ?? 0, bytes)
+  return body.dynamodb_calls
+}
 
 // ---------------------------------------------------------------- scenarios
 let seq = 0
@@ -306,14 +314,14 @@ process.stdout.write([
   row(header),
   ...lines.map(row),
   '',
-  `verso peak RSS: ${fmt(rss / 1024 / 1024, 1)} MB (goal < 200 MB)`,
+  `verso peak RSS: ${fmt(rss / 1024 / 1024, 1)} MB (goal < 200 MB); largest seen at round edges: ${Object.entries(memoryPeaks).map(([k, v]) => `${k} ${fmt(v / 1024 / 1024, 1)}`).join(', ')} MB`,
   'CPU µs/op: CPU time per operation of verso + of the load process (its HTTP client) against that of the load process calling DynamoDB directly.',
   `Capacity: DynamoDB Local does not charge capacity units. A Person item is about ${itemBytes} bytes as marshalled (< 1 KB), so on AWS`,
   '  a consistent GetItem costs 1 RCU and each transactional Put 2 WCU: create 4 WCU, update/patch/delete 1 RCU + 6 WCU.',
   ''
 ].join('\n'))
 mkdirSync('bench/results', { recursive: true })
-writeFileSync('bench/results/api.json', JSON.stringify({ date, quick, concurrency, roundMs, peakRssBytes: rss, results }, null, 2))
+writeFileSync('bench/results/api.json', JSON.stringify({ date, quick, concurrency, roundMs, peakRssBytes: rss, memoryPeaks, results }, null, 2))
 writeFileSync('bench/results/api.svg', chart(results))
 process.stdout.write('wrote bench/results/api.json and bench/results/api.svg\n')
 

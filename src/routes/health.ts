@@ -1,3 +1,4 @@
+import { getHeapSpaceStatistics } from 'node:v8'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
@@ -44,12 +45,24 @@ export function registerStatsRoute (app: FastifyInstance, calls: CallCounts): vo
           dynamodb_calls: Type.Record(Type.String(), Type.Integer(), { examples: [{ GetItemCommand: 12, TransactWriteItemsCommand: 4 }] }),
           rss_bytes: Type.Integer(),
           heap_used_bytes: Type.Integer(),
+          heap_total_bytes: Type.Integer(),
+          external_bytes: Type.Integer(),
+          heap_spaces: Type.Record(Type.String(), Type.Integer(), { description: 'Size of each V8 heap space (new_space is the young generation)', examples: [{ new_space: 16777216, old_space: 30408704 }] }),
           uptime_s: Type.Number()
         })
       }
     }
   }, async () => {
     const memory = process.memoryUsage()
-    return { dynamodb_calls: calls, rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed, uptime_s: process.uptime() }
+    const heapSpaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]))
+    return {
+      dynamodb_calls: calls,
+      rss_bytes: memory.rss,
+      heap_used_bytes: memory.heapUsed,
+      heap_total_bytes: memory.heapTotal,
+      external_bytes: memory.external,
+      heap_spaces: heapSpaces,
+      uptime_s: process.uptime()
+    }
   })
 }
