@@ -1,0 +1,37 @@
+import t from 'tap'
+import { Inspector } from '../../../chaos/fuzz/inspect.js'
+import { parseAnswer } from '../../../chaos/fuzz/send.js'
+
+const problem = (status: number, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ type: 'urn:verso:problem:x', title: 'X', status, detail: 'd', instance: '/person', code: 'VERSO_X', ...extra })
+const json = { 'content-type': 'application/problem+json; charset=utf-8' }
+
+t.test('the inspector catches what the invariants forbid, and only that', async (t) => {
+  const inspector = new Inspector()
+  const request = { label: 'case', method: 'POST', path: '/person', body: '{"first_name":"TypeError: mine"}' }
+  inspector.record(request, { answer: { status: 400, headers: json, body: problem(400, { errors: [{ path: '/body/first_name', message: 'TypeError: mine is echoed' }] }) } }, 1)
+  inspector.record(request, { answer: { status: 201, headers: { 'content-type': 'application/json' }, body: '{"first_name":"TypeError: mine"}' } }, 1)
+  t.equal(inspector.leakCount + inspector.notProblemCount + inspector.serverErrorCount, 0, 'echoed client text and well-formed problems pass')
+
+  inspector.record(request, { answer: { status: 500, headers: json, body: problem(500) } }, 1)
+  t.equal(inspector.serverErrorCount, 1, 'a 5xx counts')
+  inspector.record(request, { answer: { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' } }, 1)
+  inspector.record(request, { answer: { status: 400, headers: json, body: problem(401) } }, 1)
+  inspector.record(request, { answer: { status: 400, headers: json, body: problem(400, { code: 'BAD' }) } }, 1)
+  t.equal(inspector.notProblemCount, 3, 'wrong media type, status member or code')
+  for (const leak of ['at handler (/work/main/src/app.ts:10:5)', 'ValidationException', 'Cannot read properties of undefined', 'node_modules/fastify']) {
+    inspector.record(request, { answer: { status: 400, headers: json, body: problem(400, { detail: leak }) } }, 1)
+  }
+  t.equal(inspector.leakCount, 4, 'stack frames, SDK exceptions, runtime messages, paths')
+  inspector.record({ ...request, expect: 413 }, { answer: { status: 400, headers: json, body: problem(400) } }, 1)
+  inspector.record({ ...request, mayGoUnanswered: true }, { failure: 'closed' }, 1)
+  inspector.record(request, { failure: 'closed' }, 1)
+  t.equal(inspector.unexpectedCount, 1)
+  t.equal(inspector.unansweredCount, 1, 'only cases that must be answered count')
+})
+
+t.test('raw answers: interim 100 Continue skipped, chunked bodies joined', async (t) => {
+  const answer = parseAnswer(Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 Payload Too Large\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'))
+  t.equal(answer?.status, 413)
+  t.equal(answer?.body, 'abcde')
+})
