@@ -10,7 +10,7 @@ import { IdempotencyKeys } from './http/idempotency.js'
 import { registerJsonParser } from './http/json-body.js'
 import { requestTrace, traceChildLogger, type TraceContext } from './http/trace-context.js'
 import { Metrics } from './metrics/metrics.js'
-import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from './http/problem.js'
+import { clientErrorHandler, frameworkErrors, registerProblemHandlers, requireHost } from './http/problem.js'
 import { Problem } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import auth from './plugins/app/auth.js'
@@ -26,6 +26,9 @@ import { registerModelRoutes } from './routes/entities.js'
 import { registerHealthRoutes, registerStatsRoute } from './routes/health.js'
 import { countCalls } from './storage/client.js'
 import { registerHistoryRoutes } from './routes/history.js'
+import { registerTransactionRoutes } from './routes/transactions.js'
+import { bulkRoutes } from './routes/bulk.js'
+import { registerModelsRoute } from './routes/models.js'
 import { outboxTable } from './storage/table-names.js'
 
 declare module 'fastify' {
@@ -67,7 +70,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  * default; rate limiting, load shedding and CORS stay off unless given (loadConfig gives them in production).
  */
 type LimitSetting = 'BODY_MAX_DEPTH' | 'BODY_MAX_FIELDS' | 'KEEP_ALIVE_TIMEOUT_MS' | 'HEADERS_TIMEOUT_MS' | 'RATE_LIMIT_MAX' |
-  'RATE_LIMIT_WINDOW_MS' | 'MAX_EVENT_LOOP_DELAY_MS' | 'MAX_EVENT_LOOP_UTILIZATION' | 'CORS_ORIGINS'
+  'RATE_LIMIT_WINDOW_MS' | 'MAX_EVENT_LOOP_DELAY_MS' | 'MAX_EVENT_LOOP_UTILIZATION' | 'CORS_ORIGINS' | 'BULK_BODY_LIMIT_BYTES'
 export type LimitSettings = Partial<Pick<Config, LimitSetting>>
 const orDefault = (config: LimitSettings, key: Exclude<LimitSetting, 'CORS_ORIGINS'>): number =>
   config[key] ?? Number((ConfigSchema.properties[key] as { default?: unknown }).default)
@@ -85,7 +88,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     http: {
       headersTimeout: Math.min(orDefault(config, 'HEADERS_TIMEOUT_MS'), config.REQUEST_TIMEOUT_MS),
       // Node checks the two timeouts above every 30 s by default, which would let them overrun by as much.
-      connectionsCheckingInterval: 1000
+      connectionsCheckingInterval: 1000,
+      // Node would answer a request without Host with a bare 400; requireHost (below) answers a problem.
+      requireHostHeader: false
     },
     requestIdHeader: false,
     // Each request's logger carries its trace ids (W3C traceparent), made in the same child() fastify makes anyway.
@@ -121,6 +126,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // carry no credentials), then load shedding, all before authentication. The rate limit hangs on each
   // route, so it runs after authentication and keys on the caller.
   await app.register(helmet)
+  app.addHook('onRequest', requireHost)
   if (config.CORS_ORIGINS !== undefined) await app.register(cors, { origins: config.CORS_ORIGINS })
   const maxEventLoopDelayMs = config.MAX_EVENT_LOOP_DELAY_MS ?? 0
   const maxEventLoopUtilization = config.MAX_EVENT_LOOP_UTILIZATION ?? 0
@@ -139,10 +145,19 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
+  registerModelsRoute(app, options.models ?? builtInModels, config.TABLE_PREFIX)
   if (config.STATS_ENABLED === true) registerStatsRoute(app, countCalls(options.dynamo))
   for (const model of options.models ?? builtInModels) {
     registerModelRoutes(app, model, app.repository, config.SCAN_POLICY ?? 'allow')
     registerHistoryRoutes(app, model, app.repository)
   }
+  registerTransactionRoutes(app, options.models ?? builtInModels, app.repository)
+  await app.register(bulkRoutes, {
+    models: options.models ?? builtInModels,
+    repository: app.repository,
+    lineLimit: config.BODY_LIMIT_BYTES,
+    bodyLimit: orDefault(config, 'BULK_BODY_LIMIT_BYTES'),
+    shape: { maxDepth: orDefault(config, 'BODY_MAX_DEPTH'), maxFields: orDefault(config, 'BODY_MAX_FIELDS') }
+  })
   return app
 }

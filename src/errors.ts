@@ -53,6 +53,12 @@ export const unstorableValue = (): VersoError =>
 export const malformedHttp = (): VersoError =>
   new VersoError('VERSO_MALFORMED_HTTP', 400, 'Malformed HTTP request', 'The request is not valid HTTP/1.1.')
 
+export const missingHost = (): VersoError =>
+  new VersoError('VERSO_MISSING_HOST', 400, 'Missing Host header', 'An HTTP/1.1 request needs a Host header (RFC 9112 §3.2).')
+
+export const expectationFailed = (): VersoError =>
+  new VersoError('VERSO_EXPECTATION_FAILED', 417, 'Expectation failed', 'The only expectation this server meets is Expect: 100-continue.')
+
 export const headersTooLarge = (): VersoError =>
   new VersoError('VERSO_HEADERS_TOO_LARGE', 431, 'Request header fields too large', 'The request headers are larger than the server accepts.')
 
@@ -144,3 +150,17 @@ export const overloaded = (retryAfterS: number): VersoError =>
 
 export const internalError = (): VersoError =>
   new VersoError('VERSO_INTERNAL', 500, 'Internal server error', 'An unexpected error occurred. It has been logged with the request id.')
+
+/** One failed operation of a multi-entity transaction: its index in the request and its own problem. */
+export interface OperationError extends FieldError { operation: number, code: string, status: number, current_version?: string }
+
+export const transactionTooLarge = (detail: string): VersoError =>
+  new VersoError('VERSO_TRANSACTION_TOO_LARGE', 400, 'Transaction too large', `${detail} Nothing was written; split the operations over several transactions.`)
+
+/** The status is that of the first failed operation (404, 409, 400…); errors[] lists every one. */
+export const transactionFailed = (failures: OperationError[]): VersoError =>
+  new VersoError('VERSO_TRANSACTION_FAILED', failures[0]?.status ?? 409, 'Transaction failed',
+    `${failures.map((f) => `Operation ${f.operation} failed: ${f.message}`).join(' ')} Nothing was written.`, {}, failures)
+
+export const lineTooLong = (limit: number): VersoError =>
+  new VersoError('VERSO_LINE_TOO_LONG', 413, 'Line too long', `The line is longer than ${limit} bytes (BODY_LIMIT_BYTES, the largest body of one entity); it was skipped.`)

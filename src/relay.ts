@@ -8,7 +8,7 @@
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { ConfigError, loadConfig } from './config/config.js'
-import { models } from './models/index.js'
+import { loadModels } from './models/load-models.js'
 import { createRelay } from './outbox/create-relay.js'
 import { listDeadLetters, redrive } from './outbox/dead-letters.js'
 import { connectStorage } from './storage/connect.js'
@@ -21,6 +21,7 @@ const [command = 'run', ...args] = process.argv.slice(2)
 try {
   const config = loadConfig()
   if (config.embedded) throw new ConfigError('DYNAMODB_ENDPOINT', 'must be set (or AWS configuration): a separate relay needs the DynamoDB the API uses; in the embedded mode the relay runs inside the service')
+  const models = loadModels(config.MODELS_DIR)
   const log = pino({ level: config.LOG_LEVEL, base: { component: 'relay' } })
   const storage = await connectStorage(config)
   if (config.CREATE_TABLES) await ensureTables(storage.client, config.TABLE_PREFIX, models)

@@ -2,11 +2,12 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config/config.js'
-import { models } from './models/index.js'
+import type { Model } from './models/define.js'
+import { loadModels } from './models/load-models.js'
 import { connectStorage, type Storage } from './storage/connect.js'
 import { createRelay } from './outbox/create-relay.js'
 import type { OutboxRelay } from './outbox/relay.js'
-import { ensureTables } from './storage/tables.js'
+import { checkTables, ensureTables } from './storage/tables.js'
 import { serveMetrics, type MetricsServer } from './metrics/server.js'
 
 /** pino JSON logs; pretty only on a terminal and only where pino-pretty is installed (not in the image). */
@@ -30,8 +31,11 @@ function canResolve (specifier: string): boolean {
 
 async function main (): Promise<void> {
   let config: Config
+  let models: readonly Model[]
   try {
     config = loadConfig()
+    // Model files are part of the configuration: a bad one stops the start with one line (ModelFileError is a ConfigError).
+    models = loadModels(config.MODELS_DIR)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`verso: ${err.message}\n`)
@@ -53,6 +57,7 @@ async function main (): Promise<void> {
     config,
     dynamo: storage.client,
     logger: loggerOptions(config),
+    models,
     metrics: config.METRICS_PORT !== undefined,
     onEventCommitted: (shard) => { running.relay?.nudge(shard) }
   })
@@ -67,6 +72,9 @@ async function main (): Promise<void> {
   if (config.CREATE_TABLES) {
     const tables = await ensureTables(storage.client, config.TABLE_PREFIX, models)
     log.info(tables, 'tables ready')
+  } else {
+    const { missing } = await checkTables(storage.client, config.TABLE_PREFIX, models)
+    if (missing.length > 0) log.warn({ missing }, 'tables are missing and CREATE_TABLES is off: create them (npm run tables)')
   }
   if (config.RELAY_ENABLED) {
     running.relay = await createRelay(config, storage.client, log.child({ component: 'relay' }))

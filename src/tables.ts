@@ -3,7 +3,7 @@
  * at start, and says which were created and which were there. Same configuration as the service.
  */
 import { ConfigError, loadConfig } from './config/config.js'
-import { models } from './models/index.js'
+import { loadModels } from './models/load-models.js'
 import { connectStorage } from './storage/connect.js'
 import { ensureTables } from './storage/tables.js'
 
@@ -14,6 +14,7 @@ try {
     process.stderr.write('verso tables: nothing is configured, so this would create tables in a throwaway in-memory DynamoDB Local. Set DYNAMODB_ENDPOINT, AWS configuration or DATA_DIR.\n')
     process.exit(2)
   }
+  const models = loadModels(config.MODELS_DIR)
   const storage = await connectStorage(config)
   try {
     const result = await ensureTables(storage.client, config.TABLE_PREFIX, models)

@@ -49,7 +49,9 @@ export function parseFilters (model: Model, query: Record<string, unknown>): Con
 
 function parseOne (model: Model, field: string, schema: TSchema, text: string): Condition {
   const dot = text.indexOf('.')
-  const op = dot > 0 ? OPERATORS[text.slice(0, dot)] : undefined
+  const name = text.slice(0, dot)
+  // Own keys only: `__proto__.x` or `constructor.x` must not find Object.prototype's members (a 500 once).
+  const op = dot > 0 && Object.hasOwn(OPERATORS, name) ? OPERATORS[name] : undefined
   if (op === undefined) return { field, op: 'eq', values: [storable(field, schema, typed(model, field, schema, text))] }
   const operand = text.slice(dot + 1)
   if (schemaType(schema) === 'boolean' && op !== 'eq' && op !== 'ne' && op !== 'exists' && op !== 'in') throw invalid(field, 'is true or false: use eq, ne, in or exists')
@@ -97,6 +99,9 @@ function typed (model: Model, field: string, schema: TSchema, text: string): Sca
     const value = Number(text)
     if (text.trim() === '' || !Number.isFinite(value) || (type === 'integer' && !Number.isInteger(value))) {
       throw invalid(field, `must be ${type === 'integer' ? 'an integer' : 'a number'}: "${text.slice(0, 50)}" is not`)
+    }
+    if (Math.abs(value) >= 1e126 || (value !== 0 && Math.abs(value) < 1e-130)) {
+      throw invalid(field, `is outside the numbers DynamoDB holds (magnitude 1e-130 to 1e126): "${text.slice(0, 50)}" is`)
     }
     return value
   }

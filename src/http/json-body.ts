@@ -22,19 +22,25 @@ export function registerJsonParser (app: FastifyInstance, shape: BodyShapeLimits
     }
     let parsed: unknown
     try {
-      parsed = sjson.parse(text, { protoAction: 'error', constructorAction: 'error' })
-    } catch (err) {
-      // secure-json-parse throws a SyntaxError for both; only its message tells a forbidden key from bad JSON.
-      const forbidden = err instanceof Error && /prototype/i.test(err.message)
-      done(forbidden ? badRequest('The JSON body holds a forbidden key (__proto__ or constructor.prototype).') : malformedJson(), undefined)
-      return
-    }
-    try {
-      checkBodyShape(parsed, shape)
+      parsed = parseJsonBody(text, shape)
     } catch (err) {
       done(err as Error, undefined)
       return
     }
     done(null, parsed)
   })
+}
+
+/** JSON text → value, refusing forbidden keys, bad JSON and a shape beyond the limits with their problems. */
+export function parseJsonBody (text: string, shape: BodyShapeLimits): unknown {
+  let parsed: unknown
+  try {
+    parsed = sjson.parse(text, { protoAction: 'error', constructorAction: 'error' })
+  } catch (err) {
+    // secure-json-parse throws a SyntaxError for both; only its message tells a forbidden key from bad JSON.
+    const forbidden = err instanceof Error && /prototype/i.test(err.message)
+    throw forbidden ? badRequest('The JSON body holds a forbidden key (__proto__ or constructor.prototype).') : malformedJson()
+  }
+  checkBodyShape(parsed, shape)
+  return parsed
 }

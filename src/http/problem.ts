@@ -1,9 +1,9 @@
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, onRequestHookHandler } from 'fastify'
 import {
-  badRequest, bodyTooLarge, headersTooLarge, internalError, malformedHttp, requestTimeout, routeNotFound,
-  unsupportedMediaType, VersoError
+  badRequest, bodyTooLarge, expectationFailed, headersTooLarge, internalError, malformedHttp, missingHost, requestTimeout,
+  routeNotFound, unsupportedMediaType, VersoError
 } from '../errors.js'
 import { validationError } from './validation.js'
 
@@ -38,7 +38,8 @@ export function acceptedTypes (request: FastifyRequest): string[] {
   return request.routeOptions.config.acceptedTypes ?? ['application/json']
 }
 
-function problemBody (problem: VersoError, instance: string, requestId: string | undefined): Record<string, unknown> {
+/** The problem+json body of a problem (also one line's answer in a bulk import). */
+export function problemBody (problem: VersoError, instance: string, requestId: string | undefined): Record<string, unknown> {
   return {
     type: problem.type,
     title: problem.title,
@@ -64,6 +65,25 @@ export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket):
   const problem = err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge() : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? requestTimeout() : malformedHttp()
   const body = JSON.stringify(problemBody(problem, '/', undefined))
   socket.end(`HTTP/1.1 ${problem.statusCode} ${STATUS_CODES[problem.statusCode] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+}
+
+/**
+ * An `Expect` other than 100-continue, which Node would answer with a bare 417 before fastify sees the request.
+ * The body is never read: the connection closes after the answer.
+ */
+function expectationHandler (request: IncomingMessage, response: ServerResponse): void {
+  const problem = expectationFailed()
+  const body = JSON.stringify(problemBody(problem, request.url?.split('?')[0]?.slice(0, 200) ?? '/', undefined))
+  response.writeHead(problem.statusCode, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' })
+  response.end(body)
+}
+
+/**
+ * HTTP/1.1 requires Host (RFC 9112 §3.2). Node's own check answers a bare 400, so app.ts turns it off
+ * (requireHostHeader: false) and this hook refuses the request with a problem instead.
+ */
+export const requireHost: onRequestHookHandler = async (request) => {
+  if (request.headers.host === undefined && request.raw.httpVersion === '1.1') throw missingHost()
 }
 
 export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyReply {
@@ -97,4 +117,5 @@ export function registerProblemHandlers (app: FastifyInstance, bodyLimit: number
     return sendProblem(reply, problem)
   })
   app.setNotFoundHandler((request, reply) => sendProblem(reply, routeNotFound(request.method, request.url)))
+  app.server.on('checkExpectation', expectationHandler)
 }

@@ -3,7 +3,8 @@ import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 import { validationFailed, type FieldError, type VersoError } from '../errors.js'
 
-const common: Options = { useDefaults: true, removeAdditional: false, allErrors: true, strict: false }
+// discriminator: a oneOf tagged with OpenAPI's discriminator reports the errors of the branch its tag names only.
+const common: Options = { useDefaults: true, removeAdditional: false, allErrors: true, strict: false, discriminator: true }
 
 function build (options: Options): Ajv {
   const ajv = new Ajv({ ...common, ...options })

@@ -68,6 +68,19 @@ export function schemaType (schema: TSchema): string | undefined {
   return kinds.size === 1 && !kinds.has('object') ? [...kinds][0] : undefined
 }
 
+/**
+ * An object field that may also be null (`type: ['object', 'null']`, or `anyOf`/`oneOf` of objects and null). In
+ * Rococo it is still a `dict`, which PynamoDB's JSONAttribute stores as JSON text in S and refuses to read from
+ * anything else; null is left out of the item like every null, so its stored values are objects only.
+ */
+function isNullableObject (schema: TSchema): boolean {
+  const { type, anyOf, oneOf } = schema as { type?: unknown, anyOf?: TSchema[], oneOf?: TSchema[] }
+  const members = Array.isArray(type) ? type.map((t) => ({ type: t }) as TSchema) : anyOf ?? oneOf
+  if (members === undefined) return false
+  const values = members.filter((m) => (m as { type?: unknown }).type !== 'null')
+  return values.length > 0 && values.length < members.length && values.every((m) => schemaType(m) === 'object' || isNullableObject(m))
+}
+
 export function defineModel<S extends TObject> (options: ModelOptions<S>): Model<S> {
   const { name, schema } = options
   if (!NAME.test(name)) throw new Error(`model name "${name}" must be letters and digits, starting with a letter`)
@@ -82,7 +95,7 @@ export function defineModel<S extends TObject> (options: ModelOptions<S>): Model
     if ((SERVER_MANAGED_FIELDS as readonly string[]).includes(field)) throw new Error(`model ${name}: field "${field}" is managed by verso`)
     if ((RESERVED_FIELD_NAMES as readonly string[]).includes(field)) throw new Error(`model ${name}: field name "${field}" is reserved for query parameters`)
     const type = schemaType(fieldSchema)
-    if (type === 'object') jsonFields.add(field)
+    if (type === 'object' || isNullableObject(fieldSchema)) jsonFields.add(field)
     else if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') scalarFields.add(field)
   }
   for (const index of options.indexes ?? []) {

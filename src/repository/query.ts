@@ -92,7 +92,9 @@ export class ExpressionBuilder {
   }
 
   attributeValues (): Record<string, AttributeValue> | undefined {
-    return Object.keys(this.values).length === 0 ? undefined : marshall(this.values)
+    // As item mapping writes them: a filter number beyond 2^53 (age=lte.40008000000000000000) is compared as
+    // the client wrote it, where marshall's default would throw (a 500).
+    return Object.keys(this.values).length === 0 ? undefined : marshall(this.values, { allowImpreciseNumbers: true })
   }
 
   attributeNames (): Record<string, string> | undefined {

@@ -1,14 +1,14 @@
 import {
   GetItemCommand, QueryCommand, ScanCommand, TransactionCanceledException, TransactWriteItemsCommand,
-  type CancellationReason, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput, type TransactWriteItem
+  type CancellationReason, type ConditionCheck, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput, type TransactWriteItem
 } from '@aws-sdk/client-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { alreadyExists, auditConflict, entityNotFound, versionNotFound, itemTooLarge, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
+import { alreadyExists, auditConflict, entityNotFound, versionNotFound, itemTooLarge, notVersioned, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
 import { ownFields, type Model } from '../models/define.js'
 import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../models/meta.js'
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
 import { guarded } from '../storage/errors.js'
-import { fromItem, toItem, type Entity, type Item } from '../storage/item-mapping.js'
+import { fromItem, storedFields, toItem, type Entity, type Item } from '../storage/item-mapping.js'
 import { idempotencyTable, modelTables, outboxTable } from '../storage/table-names.js'
 import { applyMergePatch } from './merge-patch.js'
 import { VersionHistory } from './history.js'
@@ -78,6 +78,35 @@ export class StaleVersionError extends Error {
 
 type Validate = (fields: Entity) => void
 
+/** A change to an existing entity: what its next state is made from. */
+export type Change =
+  | { kind: 'replace', fields: Entity }
+  | { kind: 'patch', patch: Entity, validate: Validate }
+  | { kind: 'delete' }
+  /** `past`: the version's audit item, when the caller has started reading it already (read here otherwise). */
+  | { kind: 'restore', version: string, past?: Promise<Item | undefined> }
+
+const ACTION: Record<Change['kind'], ChangeAction> = { replace: 'updated', patch: 'updated', delete: 'deleted', restore: 'restored' }
+
+/** What a condition check asserts about an entity: that `version` is current, or that it exists (and is not soft-deleted) or not. */
+export type Expectation = { version: string } | { exists: boolean }
+
+/**
+ * One entity's share of a transaction, built before anything is written: its items, the state they leave (for
+ * a check, the current one), and what a cancellation means for it, given the reasons of its own items.
+ */
+export interface PlannedWrite<S = Entity> {
+  state: S
+  items: TransactWriteItem[]
+  failure: (reasons: Reasons) => Promise<Error | undefined>
+}
+
+/** A planned write whose conditions failed: its index among the writes committed together, and why. */
+export interface WriteFailure { index: number, error: Error }
+
+const ENTITY_EXISTS = { ConditionExpression: 'attribute_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } }
+const ENTITY_ABSENT = { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } }
+
 const MAX_CONTENTION_ATTEMPTS = 4
 const TRANSIENT_CANCELLATIONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'])
 
@@ -88,7 +117,7 @@ const TRANSIENT_CANCELLATIONS = new Set(['TransactionConflict', 'ThrottlingError
 interface Build { fields: Entity, untouched: readonly string[], source?: Item }
 
 /** The cancellation code of each item of a transaction, in the order given; undefined where it was fine. */
-type Reasons = ReadonlyArray<CancellationReason | undefined>
+export type Reasons = ReadonlyArray<CancellationReason | undefined>
 const codeOf = (reasons: Reasons, i: number): string | undefined => reasons[i]?.Code
 
 /**
@@ -135,38 +164,22 @@ export class EntityRepository {
 
   /** One Put of the first version (plus the outbox event). A client-supplied id that exists already is a conflict. */
   async create (model: Model, fields: Entity, options: WriteOptions & { entityId?: string } = {}): Promise<Entity> {
-    const id = options.entityId ?? newEntityId()
-    const state: Entity = model.versioned
-      ? { ...fields, entity_id: id, ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: options.actor ?? ZERO_ID }
-      : { ...fields, entity_id: id }
-    const items: TransactWriteItem[] = [
-      { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
-      this.eventPut(model, 'created', state, options.traceparent)
-    ]
-    const reasons = await this.commit(this.withClaim(items, options.idempotency, state))
-    if (reasons !== undefined) {
-      throw await this.idempotency.settle(options.idempotency, reasons, items.length) ??
-        (codeOf(reasons, 0) === 'ConditionalCheckFailed' ? alreadyExists(model.name, id) : unexplained(reasons))
-    }
-    return state
+    return await this.commitOne(this.planCreate(model, fields, options), options.idempotency)
   }
 
   /** Full replacement: a new version whose fields are exactly `fields`. */
   async replace (model: Model, id: string, fields: Entity, options: VersionedWriteOptions): Promise<Entity> {
-    return await this.writeVersion(model, id, options, 'updated', () => ({ fields, untouched: [] }))
+    return await this.writeVersion(model, id, options, { kind: 'replace', fields })
   }
 
   /** RFC 7396 merge patch on the current fields; `validate` checks the merged result before anything is written. */
   async patch (model: Model, id: string, patch: Entity, options: VersionedWriteOptions & { validate: Validate }): Promise<Entity> {
-    return await this.writeVersion(model, id, options, 'updated', (current) => this.merge(model, current, patch, options.validate))
+    return await this.writeVersion(model, id, options, { kind: 'patch', patch, validate: options.validate })
   }
 
   /** Soft delete: a new version with `active = false` and the same fields. */
   async softDelete (model: Model, id: string, options: VersionedWriteOptions): Promise<Entity> {
-    return await this.writeVersion(model, id, options, 'deleted', (current) => {
-      const fields = ownFields(current)
-      return { fields, untouched: Object.keys(fields) }
-    })
+    return await this.writeVersion(model, id, options, { kind: 'delete' })
   }
 
   /**
@@ -174,14 +187,7 @@ export class EntityRepository {
    * Undeletes a soft-deleted entity. The past version is read while the current one is: two round trips.
    */
   async restore (model: Model, id: string, version: string, options: VersionedWriteOptions): Promise<Entity> {
-    const past = this.history.pastVersion(model, id, version)
-    past.catch(() => {}) // awaited in build; a failure before that must not surface as an unhandled rejection
-    return await this.writeVersion(model, id, options, 'restored', async (current, stored) => {
-      const target = current.version === version ? stored : await past
-      if (target === undefined) throw versionNotFound(model.name, id, version)
-      const fields = ownFields(fromItem(model, target))
-      return { fields, untouched: Object.keys(fields), source: target }
-    })
+    return await this.writeVersion(model, id, options, { kind: 'restore', version, past: this.readPast(model, id, version) })
   }
 
   /**
@@ -192,24 +198,70 @@ export class EntityRepository {
    * 3. Put of the new version into the main table on condition `version = :read_version`;
    * 4. Put of the change event into the outbox;
    * 5. with a claim, Put of the idempotency record (absent or expired only);
-   * 2–5 in one TransactWriteItems. Two round trips in all.
+   * 2–5 in one TransactWriteItems (items 2–4 are planned by planChange). Two round trips in all.
    */
-  private async writeVersion (model: Model, id: string, options: VersionedWriteOptions, action: ChangeAction, build: (current: Entity, stored: Item) => Build | Promise<Build>): Promise<Entity> {
-    const { main, audit } = this.tables(model)
-    const claim = options.idempotency
-    const [storedItem, claimed] = await Promise.all([this.readItem(model, id), this.idempotency.lookup(claim)])
+  private async writeVersion (model: Model, id: string, options: VersionedWriteOptions, change: Change): Promise<Entity> {
+    const [stored] = await this.readCurrent([{ model, id }], options.idempotency)
+    return await this.commitOne(await this.planChange(model, id, stored, change, options), options.idempotency)
+  }
+
+  /**
+   * Consistent reads of the items writes are based on, all at once, and of the idempotency record when there is
+   * a claim: a retry of a committed request is answered from it (thrown as IdempotentReplay, or 422 for another
+   * request) before its preconditions, which the first request's own commit has made stale, are checked.
+   */
+  async readCurrent (keys: ReadonlyArray<{ model: Model, id: string }>, claim?: IdempotencyClaim<never>): Promise<Array<Item | undefined>> {
+    const [claimed, items] = await Promise.all([
+      this.idempotency.lookup(claim),
+      Promise.all(keys.map(async ({ model, id }) => await this.readItem(model, id)))
+    ])
     if (claim !== undefined && claimed !== undefined) throw this.idempotency.outcome(claim, claimed)
-    const current = storedItem === undefined ? undefined : fromItem(model, storedItem)
-    if (storedItem === undefined || current === undefined || (current.active === false && action !== 'restored')) {
+    return items
+  }
+
+  /** The stored item of a past version, for a restore; read while the current item is. */
+  readPast (model: Model, id: string, version: string): Promise<Item | undefined> {
+    const past = this.history.pastVersion(model, id, version)
+    past.catch(() => {}) // awaited when the restore is planned; a failure before that must not surface as an unhandled rejection
+    return past
+  }
+
+  /** The first version's Put (a client-supplied id must be new) and its event. */
+  planCreate (model: Model, fields: Entity, options: WriteOptions & { entityId?: string } = {}): PlannedWrite {
+    const id = options.entityId ?? newEntityId()
+    const state: Entity = model.versioned
+      ? { ...storedFields(fields), entity_id: id, ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: options.actor ?? ZERO_ID }
+      : { ...storedFields(fields), entity_id: id }
+    return {
+      state,
+      items: [
+        { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ...ENTITY_ABSENT } },
+        this.eventPut(model, 'created', state, options.traceparent)
+      ],
+      failure: async (reasons) => codeOf(reasons, 0) === 'ConditionalCheckFailed' ? alreadyExists(model.name, id) : undefined
+    }
+  }
+
+  /**
+   * The items of a change to the entity `stored` (as read; undefined when absent), after its precondition is
+   * checked. Versioned: audit copy, new version, event (the write path above). Not versioned (Rococo's
+   * BaseModel): the item overwritten, or deleted, and the event; no audit, no lock.
+   */
+  async planChange (model: Model, id: string, stored: Item | undefined, change: Change, options: WriteOptions & { expected?: readonly string[] }): Promise<PlannedWrite> {
+    if (!model.versioned) return this.planUnversioned(model, id, stored, change, options)
+    const { main, audit } = this.tables(model)
+    const action = ACTION[change.kind]
+    const current = stored === undefined ? undefined : fromItem(model, stored)
+    if (stored === undefined || current === undefined || (current.active === false && action !== 'restored')) {
       throw entityNotFound(model.name, id)
     }
     if (typeof current.version !== 'string') throw new Error(`${model.name} ${id} is stored without a version: not a versioned item`)
     const readVersion = current.version
-    if (!options.expected.includes(readVersion)) throw new StaleVersionError(readVersion)
+    if (options.expected?.includes(readVersion) !== true) throw new StaleVersionError(readVersion)
 
-    const { fields, untouched, source = storedItem } = await build(current, storedItem)
+    const { fields, untouched, source = stored } = await this.build(model, id, change, current, stored)
     const next: Entity = {
-      ...fields,
+      ...storedFields(fields),
       entity_id: id,
       ...nextVersionStamp(typeof current.changed_on === 'string' ? current.changed_on : undefined),
       previous_version: readVersion,
@@ -220,32 +272,148 @@ export class EntityRepository {
     // double holds is not rounded by a write that did not touch it).
     const nextItem = toItem(model, next)
     for (const key of untouched) {
-      const stored = source[key]
-      if (stored !== undefined) nextItem[key] = stored
+      const value = source[key]
+      if (value !== undefined) nextItem[key] = value
     }
-    const items: TransactWriteItem[] = [
-      { Put: { TableName: audit, Item: storedItem, ConditionExpression: 'attribute_not_exists(#version)', ExpressionAttributeNames: { '#version': 'version' } } },
-      {
-        Put: {
-          TableName: main,
-          Item: nextItem,
-          ConditionExpression: '#version = :read_version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':read_version': { S: readVersion } }
-        }
-      },
-      this.eventPut(model, action, next, options.traceparent)
-    ]
-    const reasons = await this.commit(this.withClaim(items, claim, next))
-    if (reasons === undefined) return next
+    return {
+      state: next,
+      items: [
+        { Put: { TableName: audit, Item: stored, ConditionExpression: 'attribute_not_exists(#version)', ExpressionAttributeNames: { '#version': 'version' } } },
+        {
+          Put: {
+            TableName: main,
+            Item: nextItem,
+            ConditionExpression: '#version = :read_version',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':read_version': { S: readVersion } }
+          }
+        },
+        this.eventPut(model, action, next, options.traceparent)
+      ],
+      failure: async (reasons) => {
+        if (codeOf(reasons, 1) === 'ConditionalCheckFailed') return new StaleVersionError((await this.readItem(model, id))?.version?.S)
+        if (codeOf(reasons, 0) === 'ConditionalCheckFailed') return auditConflict(model.name, id, readVersion)
+        return undefined
+      }
+    }
+  }
+
+  /** The fields of the next version, from the current one (and, for a restore, the past one). */
+  private async build (model: Model, id: string, change: Change, current: Entity, stored: Item): Promise<Build> {
+    switch (change.kind) {
+      case 'replace': return { fields: change.fields, untouched: [] }
+      case 'patch': return this.merge(model, current, change.patch, change.validate)
+      case 'delete': {
+        const fields = ownFields(current)
+        return { fields, untouched: Object.keys(fields) }
+      }
+      case 'restore': {
+        const target = current.version === change.version ? stored : await (change.past ?? this.readPast(model, id, change.version))
+        if (target === undefined) throw versionNotFound(model.name, id, change.version)
+        const fields = ownFields(fromItem(model, target))
+        return { fields, untouched: Object.keys(fields), source: target }
+      }
+    }
+  }
+
+  /** Non-versioned changes: replace creates when absent; patch and delete need the item. Last writer wins. */
+  private planUnversioned (model: Model, id: string, stored: Item | undefined, change: Change, options: WriteOptions): PlannedWrite {
+    if (change.kind === 'restore') throw notVersioned(model.name)
+    if (change.kind === 'replace') return this.planOverwrite(model, { ...change.fields, entity_id: id }, stored === undefined ? 'created' : 'updated', options.traceparent)
+    if (stored === undefined) throw entityNotFound(model.name, id)
+    const current = fromItem(model, stored)
+    if (change.kind === 'delete') {
+      return {
+        state: current,
+        items: [
+          { Delete: { TableName: this.tables(model).main, Key: { entity_id: { S: id } }, ...ENTITY_EXISTS } },
+          this.eventPut(model, 'deleted', current, options.traceparent)
+        ],
+        failure: async (reasons) => codeOf(reasons, 0) === 'ConditionalCheckFailed' ? entityNotFound(model.name, id) : undefined
+      }
+    }
+    const { fields } = this.merge(model, current, change.patch, change.validate)
+    return this.planOverwrite(model, { ...fields, entity_id: id }, 'updated', options.traceparent)
+  }
+
+  /** A non-versioned item written as it is: a creation only where none exists, an update over whatever does. */
+  private planOverwrite (model: Model, fields: Entity, action: 'created' | 'updated', traceparent?: string): PlannedWrite {
+    const state = storedFields(fields)
+    const created = action === 'created'
+    return {
+      state,
+      items: [
+        { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ...(created ? ENTITY_ABSENT : {}) } },
+        this.eventPut(model, action, state, traceparent)
+      ],
+      failure: async (reasons) => created && codeOf(reasons, 0) === 'ConditionalCheckFailed' ? alreadyExists(model.name, String(state.entity_id)) : undefined
+    }
+  }
+
+  /**
+   * A ConditionCheck of `expect` on the entity `stored` (as read; undefined when absent): refused at once when
+   * the read already contradicts it, and checked again by DynamoDB when the transaction commits.
+   */
+  planCheck (model: Model, id: string, stored: Item | undefined, expect: Expectation): PlannedWrite<Entity | undefined> {
+    const verdict = (item: Item | undefined): Error | undefined => {
+      const current = item === undefined ? undefined : fromItem(model, item)
+      const live = current !== undefined && current.active !== false
+      if ('version' in expect) {
+        if (current === undefined) return entityNotFound(model.name, id)
+        return current.version === expect.version ? undefined : new StaleVersionError(typeof current.version === 'string' ? current.version : undefined)
+      }
+      if (expect.exists) return live ? undefined : entityNotFound(model.name, id)
+      return live ? alreadyExists(model.name, id) : undefined
+    }
+    const refused = verdict(stored)
+    if (refused !== undefined) throw refused
+    let condition: Pick<ConditionCheck, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>
+    if ('version' in expect) {
+      condition = { ConditionExpression: '#version = :version', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': { S: expect.version } } }
+    } else if (!model.versioned) {
+      condition = expect.exists ? ENTITY_EXISTS : ENTITY_ABSENT
+    } else {
+      condition = {
+        ConditionExpression: expect.exists ? 'attribute_exists(#id) AND (attribute_not_exists(#active) OR #active <> :false)' : 'attribute_not_exists(#id) OR #active = :false',
+        ExpressionAttributeNames: { '#id': 'entity_id', '#active': 'active' },
+        ExpressionAttributeValues: { ':false': { BOOL: false } }
+      }
+    }
+    return {
+      state: stored === undefined ? undefined : fromItem(model, stored),
+      items: [{ ConditionCheck: { TableName: this.tables(model).main, Key: { entity_id: { S: id } }, ...condition } }],
+      failure: async (reasons) => codeOf(reasons, 0) === 'ConditionalCheckFailed' ? verdict(await this.readItem(model, id)) ?? writeContention() : undefined
+    }
+  }
+
+  /**
+   * Commits the items of `writes`, and the claim on an idempotency key when there is one, in one
+   * TransactWriteItems. Resolves to [] when it committed, else to the writes that caused the cancellation and
+   * why. A cancellation the claim answers (a retry of a committed request), or that no write explains, is thrown.
+   */
+  async commitWrites<T> (writes: ReadonlyArray<PlannedWrite<unknown>>, claim?: IdempotencyClaim<T>, result?: T): Promise<WriteFailure[]> {
+    const items = writes.flatMap((w) => w.items)
+    const reasons = await this.commit(claim === undefined ? items : [...items, this.idempotency.claimItem(claim, result as T)])
+    if (reasons === undefined) return []
     const answered = await this.idempotency.settle(claim, reasons, items.length)
     if (answered !== undefined) throw answered
-    if (codeOf(reasons, 1) === 'ConditionalCheckFailed') {
-      const now = await this.readItem(model, id)
-      throw new StaleVersionError(now?.version?.S)
-    }
-    if (codeOf(reasons, 0) === 'ConditionalCheckFailed') throw auditConflict(model.name, id, readVersion)
-    throw unexplained(reasons)
+    let offset = 0
+    const explained = await Promise.all(writes.map(async (write, index) => {
+      const own = reasons.slice(offset, offset += write.items.length)
+      // DynamoDB names the item whose value it refuses (too large, a number out of range).
+      const error = own.some((r) => r?.Code === 'ValidationError') ? unexplained(own) : await write.failure(own)
+      return error === undefined ? undefined : { index, error }
+    }))
+    const failures = explained.filter((f) => f !== undefined)
+    if (failures.length === 0) throw unexplained(reasons)
+    return failures
+  }
+
+  /** Commits one planned write (with the claim on its idempotency key) and answers with its state. */
+  private async commitOne (planned: PlannedWrite, claim?: IdempotencyClaim<Entity>): Promise<Entity> {
+    const [failure] = await this.commitWrites([planned], claim, planned.state)
+    if (failure !== undefined) throw failure.error
+    return planned.state
   }
 
   /**
@@ -271,33 +439,22 @@ export class EntityRepository {
    */
   async upsert (model: Model, id: string, fields: Entity, options: WriteOptions = {}): Promise<{ state: Entity, created: boolean }> {
     const state = { ...fields, entity_id: id }
-    const created = await this.commit([
-      { Put: { TableName: this.tables(model).main, Item: toItem(model, state), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
-      this.eventPut(model, 'created', state, options.traceparent)
-    ])
+    const created = await this.commit(this.planOverwrite(model, state, 'created', options.traceparent).items)
     if (created === undefined) return { state, created: true }
     if (codeOf(created, 0) !== 'ConditionalCheckFailed') throw unexplained(created)
-    return { state: await this.overwrite(model, state, 'updated', options.traceparent), created: false }
+    return { state: await this.commitOne(this.planOverwrite(model, state, 'updated', options.traceparent)), created: false }
   }
 
   /** Non-versioned merge patch: read, merge, validate, overwrite. Last writer wins, as in Rococo's BaseModel. */
   async patchUnversioned (model: Model, id: string, patch: Entity, validate: Validate, options: WriteOptions = {}): Promise<Entity> {
     const item = await this.readItem(model, id)
-    if (item === undefined) throw entityNotFound(model.name, id)
-    const { fields } = this.merge(model, fromItem(model, item), patch, validate)
-    return await this.overwrite(model, { ...fields, entity_id: id }, 'updated', options.traceparent)
+    return await this.commitOne(await this.planChange(model, id, item, { kind: 'patch', patch, validate }, options))
   }
 
   /** Non-versioned delete: the item is removed; the answer and the event carry its final state. */
   async hardDelete (model: Model, id: string, options: WriteOptions = {}): Promise<Entity> {
-    const current = await this.get(model, id)
-    if (current === undefined) throw entityNotFound(model.name, id)
-    const reasons = await this.commit([
-      { Delete: { TableName: this.tables(model).main, Key: { entity_id: { S: id } }, ConditionExpression: 'attribute_exists(#id)', ExpressionAttributeNames: { '#id': 'entity_id' } } },
-      this.eventPut(model, 'deleted', current, options.traceparent)
-    ])
-    if (reasons === undefined) return current
-    throw codeOf(reasons, 0) === 'ConditionalCheckFailed' ? entityNotFound(model.name, id) : unexplained(reasons)
+    const item = await this.readItem(model, id)
+    return await this.commitOne(await this.planChange(model, id, item, { kind: 'delete' }, options))
   }
 
   /**
@@ -359,20 +516,6 @@ export class EntityRepository {
       KeyConditionExpression: key,
       ScanIndexForward: options.order !== 'desc'
     })
-  }
-
-  private async overwrite (model: Model, state: Entity, action: ChangeAction, traceparent?: string): Promise<Entity> {
-    const reasons = await this.commit([
-      { Put: { TableName: this.tables(model).main, Item: toItem(model, state) } },
-      this.eventPut(model, action, state, traceparent)
-    ])
-    if (reasons !== undefined) throw unexplained(reasons)
-    return state
-  }
-
-  /** The items of a write, and last, when it is made under an idempotency key, the claim on the key. */
-  private withClaim (items: TransactWriteItem[], claim: IdempotencyClaim<Entity> | undefined, result: Entity): TransactWriteItem[] {
-    return claim === undefined ? items : [...items, this.idempotency.claimItem(claim, result)]
   }
 
   private tables (model: Model): { main: string, audit: string } {

@@ -9,11 +9,22 @@ export type Entity = Record<string, unknown>
  * Entity → DynamoDB item, as Rococo/PynamoDB store it: declared objects as JSON text in S (JSONAttribute),
  * arrays as L, numbers as N, booleans as BOOL; null and absent values are left out of the item.
  */
-export function toItem (model: Model, entity: Entity): Item {
+/**
+ * The entity as it is stored: absent and null values are left out of an item (DESIGN §2, as Rococo does), so the
+ * answer to a write and its event leave them out too, and say what a later read says.
+ */
+export function storedFields (entity: Entity): Entity {
   const plain: Entity = {}
   for (const [key, value] of Object.entries(entity)) {
-    if (value === null || value === undefined) continue
-    plain[key] = model.jsonFields.has(key) ? JSON.stringify(value) : value
+    if (value !== null && value !== undefined) plain[key] = value
+  }
+  return plain
+}
+
+export function toItem (model: Model, entity: Entity): Item {
+  const plain = storedFields(entity)
+  for (const key of model.jsonFields) {
+    if (key in plain) plain[key] = JSON.stringify(plain[key])
   }
   return marshall(plain, { removeUndefinedValues: true, allowImpreciseNumbers: true, convertEmptyValues: false })
 }

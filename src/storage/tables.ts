@@ -1,7 +1,7 @@
 import {
   CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, ResourceInUseException, ResourceNotFoundException,
   UpdateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists, type AttributeDefinition, type CreateTableCommandInput,
-  type DynamoDBClient, type GlobalSecondaryIndex, type KeySchemaElement
+  ScanCommand, type DynamoDBClient, type GlobalSecondaryIndex, type KeySchemaElement, type TableDescription
 } from '@aws-sdk/client-dynamodb'
 import type { TSchema } from 'typebox'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -61,6 +61,66 @@ export function tableSpecs (prefix: string, models: readonly Model[]): TableSpec
 const keyText = (keys: readonly KeySchemaElement[] | undefined): string =>
   (keys ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',')
 
+/** Why an existing table cannot serve as `expected`: other keys, key types or index keys. verso never alters keys. */
+function keyProblem (table: TableDescription | undefined, expected: TableSpec): string | undefined {
+  const name = expected.TableName
+  if (keyText(table?.KeySchema) !== keyText(expected.KeySchema)) return `table ${name} exists with keys (${keyText(table?.KeySchema)}), verso needs (${keyText(expected.KeySchema)})`
+  const types = new Map((table?.AttributeDefinitions ?? []).map((a) => [a.AttributeName, a.AttributeType]))
+  for (const { AttributeName, AttributeType } of expected.AttributeDefinitions ?? []) {
+    const found = types.get(AttributeName)
+    if (found !== undefined && found !== AttributeType) return `table ${name} has key attribute ${String(AttributeName)} of type ${found}, verso needs ${String(AttributeType)}`
+  }
+  for (const index of expected.GlobalSecondaryIndexes ?? []) {
+    const found = table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.IndexName)
+    if (found !== undefined && keyText(found.KeySchema) !== keyText(index.KeySchema)) {
+      return `index ${String(index.IndexName)} of table ${name} exists with keys (${keyText(found.KeySchema)}), the model declares (${keyText(index.KeySchema)})`
+    }
+  }
+  return undefined
+}
+
+async function describeTable (client: DynamoDBClient, TableName: string): Promise<TableDescription | undefined> {
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName }))).Table
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return undefined
+    throw err
+  }
+}
+
+/** Whether an active table holds at least one item (one Scan of one item). */
+async function holdsItems (client: DynamoDBClient, table: TableDescription): Promise<boolean> {
+  if (table.TableStatus !== 'ACTIVE') return false
+  const { Items } = await client.send(new ScanCommand({ TableName: table.TableName, Limit: 1, ProjectionExpression: 'entity_id' }))
+  return (Items ?? []).length > 0
+}
+
+/**
+ * Refuses, before anything is created, tables that exist in a shape verso cannot use: other keys or key
+ * types (a model file whose name maps to someone else's table), an index of the same name on other keys, or a
+ * versioned model over a main table that already holds entities without an audit table (it was non-versioned:
+ * its items have no version to lock on). An audit table left by a model that is now non-versioned is ignored.
+ * Says which tables exist and which are missing.
+ */
+export async function checkTables (client: DynamoDBClient, prefix: string, models: readonly Model[]): Promise<{ existing: string[], missing: string[] }> {
+  const specs = tableSpecs(prefix, models)
+  const found = new Map(await Promise.all(specs.map(async (s) => [s.TableName, await describeTable(client, s.TableName)] as const)))
+  for (const spec of specs) {
+    const table = found.get(spec.TableName)
+    const problem = table === undefined ? undefined : keyProblem(table, spec)
+    if (problem !== undefined) throw new Error(problem)
+  }
+  for (const model of models) {
+    const { main, audit } = modelTables(prefix, model)
+    const mainTable = found.get(main)
+    if (model.versioned && mainTable !== undefined && found.get(audit) === undefined && await holdsItems(client, mainTable)) {
+      throw new Error(`table ${main} holds entities but ${audit} does not exist: ${model.name} was not versioned, and verso does not switch a model with data to versioned (its items have no version)`)
+    }
+  }
+  const names = specs.map((s) => s.TableName).sort()
+  return { existing: names.filter((n) => found.get(n) !== undefined), missing: names.filter((n) => found.get(n) === undefined) }
+}
+
 export interface EnsureResult {
   created: string[]
   existing: string[]
@@ -74,12 +134,13 @@ export interface EnsureResult {
  */
 export async function ensureTables (client: DynamoDBClient, prefix: string, models: readonly Model[]): Promise<EnsureResult> {
   const result: EnsureResult = { created: [], existing: [] }
+  await checkTables(client, prefix, models)
   await Promise.all(tableSpecs(prefix, models).map(async (table) => {
     try {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }))
-      if (keyText(Table?.KeySchema) !== keyText(table.KeySchema)) {
-        throw new Error(`table ${table.TableName} exists with keys (${keyText(Table?.KeySchema)}), verso needs (${keyText(table.KeySchema)})`)
-      }
+      // Made by another process since checkTables looked.
+      const problem = keyProblem(Table, table)
+      if (problem !== undefined) throw new Error(problem)
       result.existing.push(table.TableName)
       // Another replica may have just created it: wait until it is usable.
       if (Table?.TableStatus !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })

@@ -35,4 +35,17 @@ t.test('what Node refuses before fastify sees it is a problem too', async (t) =>
   const badLength = await raw(port, 'POST /person HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}')
   t.match(badLength, /^HTTP\/1\.1 400 /)
   t.match(badLength, /application\/problem\+json/i)
+
+  // Node answers these two itself, with an empty body, unless verso takes them over (found by chaos hostile-input).
+  const noHost = await raw(port, 'GET /health/live HTTP/1.1\r\nConnection: close\r\n\r\n')
+  t.match(noHost, /^HTTP\/1\.1 400 /)
+  t.match(noHost, /content-type: application\/problem\+json/i)
+  t.match(noHost, /"code":"VERSO_MISSING_HOST"/)
+  t.match(await raw(port, 'GET /health/live HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 /, 'HTTP/1.0 needs no Host')
+
+  const expect = await raw(port, 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: garbage\r\nConnection: close\r\n\r\n')
+  t.match(expect, /^HTTP\/1\.1 417 /)
+  t.match(expect, /content-type: application\/problem\+json/i)
+  t.match(expect, /"code":"VERSO_EXPECTATION_FAILED"/)
+  t.match(await raw(port, 'POST /health/live HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), /HTTP\/1\.1 404 /, '100-continue still works')
 })

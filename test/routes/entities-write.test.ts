@@ -4,6 +4,8 @@ import { marshall } from '@aws-sdk/util-dynamodb'
 import { randomUUID } from 'node:crypto'
 import { Person } from '../../src/models/person.js'
 import { Book } from '../../src/models/book.js'
+import { defineModel } from '../../src/models/define.js'
+import { Type } from 'typebox'
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, assertServerFields, createPerson, newId, SERVER_FIELDS, ZERO_ID } from './support.js'
 
@@ -515,4 +517,24 @@ t.test('PATCH 415 tells which media types PATCH takes', async (t) => {
   const problem = assertProblem(t, res, 415, { code: 'VERSO_UNSUPPORTED_MEDIA_TYPE' })
   t.match(problem.detail, 'application/merge-patch+json', 'the detail names the merge-patch type PATCH is for')
   t.match(res.headers['accept-patch'], 'application/merge-patch+json', 'Accept-Patch on a 415 to PATCH (RFC 5789 §2.2)')
+})
+
+t.test('a null field is not stored, so neither the answer nor the event carries it', async (t) => {
+  const Note = defineModel({
+    name: 'Note',
+    schema: Type.Object({ title: Type.String(), detail: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])), rank: Type.Optional(Type.Union([Type.Integer(), Type.Null()])) }),
+    example: { title: 't' }
+  })
+  const ctx = await setup(t, { models: [Note] })
+  const created = await ctx.app.inject({ method: 'POST', url: '/note', payload: { title: 'a', detail: null, rank: null } })
+  t.equal(created.statusCode, 201)
+  t.same(sorted(json(created)).filter((k) => !SERVER_FIELDS.includes(k)), ['title'], 'create answers without the null fields')
+  const { entity_id: id, version } = json(created)
+  const put = await ctx.app.inject({ method: 'PUT', url: `/note/${String(id)}`, headers: { 'if-match': etag(version) }, payload: { title: 'b', detail: null, rank: 3 } })
+  t.equal(put.statusCode, 200)
+  t.notOk('detail' in json(put), 'replace answers without the null field')
+  const read = await ctx.app.inject({ method: 'GET', url: `/note/${String(id)}` })
+  t.same(json(read), json(put), 'the answer to the write is what a read returns')
+  const events = await ctx.events(String(id))
+  t.ok(events.every((e) => !('detail' in e.data)), 'no event carries the null field')
 })
