@@ -43,7 +43,10 @@ const dynamo = await startDynamoDbLocal()
 const port = await freeLoopbackPort()
 // VERSO_PROFILE_DIR=dir writes a CPU profile of verso there (node --cpu-prof), to look for where time goes.
 const profile = process.env.VERSO_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.VERSO_PROFILE_DIR}`]
-const verso = spawn(process.execPath, [...profile, ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/server.js'], {
+// verso runs as `npm start` (and the image) runs it: the node flags of package.json's start script, then any
+// VERSO_NODE_FLAGS for experiments.
+const startFlags = ((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '').split(' ').filter((arg) => arg.startsWith('--'))
+const verso = spawn(process.execPath, [...profile, ...startFlags, ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/server.js'], {
   env: {
     ...process.env,
     DYNAMODB_ENDPOINT: dynamo.endpoint,

@@ -18,6 +18,8 @@ import { freeLoopbackPort } from '../../src/embedded/dynamodb-local.js'
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const read = (file: string): string => readFileSync(new URL(file, new URL('../../', import.meta.url)), 'utf8')
 const configKeys = Object.keys(ConfigSchema.properties)
+/** `npm start`'s command line: `node`, its V8 flags, `dist/server.js`. */
+const START = ((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '').split(' ')
 /** Read by the AWS SDK's default chain, not by loadConfig (AWS_REGION is both). */
 const AWS_SDK_VARIABLES = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']
 
@@ -146,7 +148,7 @@ t.test('Dockerfile', async (t) => {
   t.equal(versoEnv.METRICS_PORT, imageEnv.METRICS_PORT, 'compose and the image agree on the metrics port')
 
   const cmd = execForm(finalStage.find((ins) => ins.keyword === 'CMD')?.args ?? '')
-  t.same(cmd, ['node', 'dist/server.js'])
+  t.same(cmd, START, 'the image runs verso as npm start does, V8 flags included')
   const build = JSON.parse(read('tsconfig.build.json')) as { compilerOptions?: { outDir?: string, rootDir?: string } }
   t.equal(build.compilerOptions?.outDir, 'dist', 'npm run build writes dist/')
   t.equal(build.compilerOptions?.rootDir, 'src', 'from src/, so src/server.ts becomes dist/server.js')
@@ -158,7 +160,7 @@ interface Running { child: ChildProcess, stdout: () => string, stderr: () => str
 
 /** `node dist/server.js` with only the given environment, as the image's CMD runs it. */
 function startServer (env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['dist/server.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, START.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
