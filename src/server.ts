@@ -1,6 +1,5 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config/config.js'
 import type { Model } from './models/define.js'
 import { loadModels } from './models/load-models.js'
@@ -52,7 +51,11 @@ async function main (): Promise<void> {
     await running.metrics?.close()
     await running.storage?.close()
   })
-  const storage = running.storage = await connectStorage(config)
+  // The embedded DynamoDB Local is a JVM that takes seconds to start: the app's modules load meanwhile.
+  const starting = connectStorage(config)
+  starting.then((storage) => { running.storage = storage }, () => {})
+  const { buildApp } = await import('./app.js')
+  const storage = await starting
   const app = running.app = await buildApp({
     config,
     dynamo: storage.client,
