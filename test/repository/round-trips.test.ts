@@ -1,18 +1,12 @@
 import t from 'tap'
-import { countCalls } from '../../src/storage/client.js'
-import { setup, json, etag } from '../support/helper.js'
+import { callsOf, setup, json, etag } from '../support/helper.js'
 
 // DESIGN §2: round trips per operation are part of the contract. Counted with the same SDK middleware the
 // benchmark uses, so a change that adds a DynamoDB call to an operation fails here.
 
 t.test('DynamoDB calls per operation', async (t) => {
   const ctx = await setup(t)
-  const calls = countCalls(ctx.client)
-  const measure = async (operation: () => Promise<unknown>): Promise<Record<string, number>> => {
-    for (const key of Object.keys(calls)) delete calls[key]
-    await operation()
-    return { ...calls }
-  }
+  const measure = callsOf(ctx.client)
   let current: Record<string, any> = {}
   const id = (): string => String(current.entity_id)
 

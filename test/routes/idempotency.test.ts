@@ -5,9 +5,8 @@ import { buildApp } from '../../src/app.js'
 import { durationSeconds } from '../../src/config/config.js'
 import { canonicalJson, parseIdempotencyKey } from '../../src/http/idempotency.js'
 import { Person } from '../../src/models/person.js'
-import { countCalls } from '../../src/storage/client.js'
 import { idempotencyTable } from '../../src/storage/table-names.js'
-import { setup, json, etag, thrown, type TestContext } from '../support/helper.js'
+import { callsOf, setup, json, etag, thrown, type TestContext } from '../support/helper.js'
 import { assertProblem, ZERO_ID } from './support.js'
 
 const ada = { first_name: 'Ada', last_name: 'Lovelace', age: 36 }
@@ -246,12 +245,7 @@ t.test('while another request holds the key in a committing transaction: wait fo
 
 t.test('DynamoDB calls: a create with a key is still one transaction', async (t) => {
   const ctx = await setup(t)
-  const calls = countCalls(ctx.client)
-  const measure = async (operation: () => Promise<unknown>): Promise<Record<string, number>> => {
-    for (const key of Object.keys(calls)) delete calls[key]
-    await operation()
-    return { ...calls }
-  }
+  const measure = callsOf(ctx.client)
   t.same(await measure(async () => await post(ctx.app, 'rt')), { TransactWriteItemsCommand: 1 }, 'create with a key: 1')
   t.same(await measure(async () => await post(ctx.app, 'rt')), { TransactWriteItemsCommand: 1, GetItemCommand: 1 }, 'its replay: the cancelled transaction, then the record')
 })

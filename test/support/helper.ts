@@ -8,7 +8,7 @@ import { buildApp, type LimitSettings } from '../../src/app.js'
 import type { AuthConfig } from '../../src/auth/settings.js'
 import type { Model } from '../../src/models/define.js'
 import { models as builtInModels } from '../../src/models/index.js'
-import { createDynamoClient } from '../../src/storage/client.js'
+import { countCalls, createDynamoClient } from '../../src/storage/client.js'
 import { modelTables, outboxTable } from '../../src/storage/table-names.js'
 import { ensureTables } from '../../src/storage/tables.js'
 
@@ -101,4 +101,14 @@ export function thrown (fn: () => unknown): any {
     return err
   }
   return undefined
+}
+
+/** `measure(op)`: the DynamoDB calls (by command) the client made while `op` ran — for the round-trip contract. */
+export function callsOf (client: ReturnType<typeof createDynamoClient>): (operation: () => Promise<unknown>) => Promise<Record<string, number>> {
+  const calls = countCalls(client)
+  return async (operation) => {
+    for (const key of Object.keys(calls)) delete calls[key]
+    await operation()
+    return { ...calls }
+  }
 }
