@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +20,11 @@ import { consume, rabbitProxy, rabbitSkip, type Consumer, type Proxy } from './b
 import type { ScenarioContext } from './scenario.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
+/** verso from source, with the V8 flags `npm start` gives it (the memory behaviour under test is production's). */
+export const VERSO_ARGS = [
+  ...((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '').split(' ').filter((arg) => arg.startsWith('--')),
+  '--import', 'tsx', 'src/server.ts'
+]
 
 // ---------------------------------------------------------------- processes
 
@@ -119,7 +124,7 @@ export async function startVerso (options: VersoOptions): Promise<Verso> {
   let tail = ''
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(process.execPath, VERSO_ARGS, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
     children.add(proc)
     proc.once('exit', () => children.delete(proc))

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freeLoopbackPort, startDynamoDbLocal } from '../../src/embedded/dynamodb-local.js'
+import { VERSO_ARGS } from '../harness.js'
 
 export interface VersoProcess {
   origin: string
@@ -34,7 +35,7 @@ export async function startVerso (extraEnv: Record<string, string> = {}): Promis
   const errorLogs: string[] = []
   let stderr = ''
   const spawnVerso = (): { child: ChildProcess, gone: Promise<void> } => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, VERSO_ARGS, {
       cwd: root,
       env: {
         ...process.env,
