@@ -113,7 +113,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // schemas document the API and JSON.stringify writes it.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
-  registerJsonParser(app, { maxDepth: orDefault(config, 'BODY_MAX_DEPTH'), maxFields: orDefault(config, 'BODY_MAX_FIELDS') })
+  const models = options.models ?? builtInModels
+  const bodyShape = { maxDepth: orDefault(config, 'BODY_MAX_DEPTH'), maxFields: orDefault(config, 'BODY_MAX_FIELDS') }
+  registerJsonParser(app, bodyShape)
   app.decorateRequest('callerId', ZERO_ID)
   app.decorateRequest('trace', { getter () { return requestTrace(this.raw) } })
   // Without CURSOR_SECRET cursors are signed with a key of this process only (server.ts warns about it).
@@ -133,7 +135,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   if (maxEventLoopDelayMs > 0 || maxEventLoopUtilization > 0) await app.register(underPressure, { maxEventLoopDelayMs, maxEventLoopUtilization })
   if ((config.RATE_LIMIT_MAX ?? 0) > 0) await app.register(rateLimit, { max: config.RATE_LIMIT_MAX ?? 0, windowMs: orDefault(config, 'RATE_LIMIT_WINDOW_MS') })
   // Before the routes and the request hooks of later plugins: a refused request costs no parsing and no DynamoDB call.
-  await app.register(auth, { settings: authSettings(config), modelPaths: (options.models ?? builtInModels).map((m) => m.path) })
+  await app.register(auth, { settings: authSettings(config), modelPaths: models.map((m) => m.path) })
   await app.register(metrics, { metrics: options.metrics === true ? new Metrics() : null, dynamo: options.dynamo })
   await app.register(swagger)
   await app.register(storage, {
@@ -145,19 +147,19 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
-  registerModelsRoute(app, options.models ?? builtInModels, config.TABLE_PREFIX)
+  registerModelsRoute(app, models, config.TABLE_PREFIX)
   if (config.STATS_ENABLED === true) registerStatsRoute(app, countCalls(options.dynamo))
-  for (const model of options.models ?? builtInModels) {
+  for (const model of models) {
     registerModelRoutes(app, model, app.repository, config.SCAN_POLICY ?? 'allow')
     registerHistoryRoutes(app, model, app.repository)
   }
-  registerTransactionRoutes(app, options.models ?? builtInModels, app.repository)
+  registerTransactionRoutes(app, models, app.repository)
   await app.register(bulkRoutes, {
-    models: options.models ?? builtInModels,
+    models,
     repository: app.repository,
     lineLimit: config.BODY_LIMIT_BYTES,
     bodyLimit: orDefault(config, 'BULK_BODY_LIMIT_BYTES'),
-    shape: { maxDepth: orDefault(config, 'BODY_MAX_DEPTH'), maxFields: orDefault(config, 'BODY_MAX_FIELDS') }
+    shape: bodyShape
   })
   return app
 }
