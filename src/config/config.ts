@@ -100,8 +100,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const first = [...Value.Errors(ConfigSchema, converted)][0]
   if (first !== undefined) {
     const variable = first.instancePath.replace(/^\//, '') || String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? 'configuration')
-    // Never echo a secret into a log line.
-    const given = /SECRET|API_KEYS/.test(variable) ? undefined : raw[variable]
+    // Never echo a secret into a log line (broker and webhook URLs may carry credentials too).
+    const given = /SECRET|API_KEYS|RABBITMQ_URL|WEBHOOK_URL/.test(variable) ? undefined : raw[variable]
     throw new ConfigError(variable, `${first.message}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`)
   }
   const cfg = converted as RawConfig
