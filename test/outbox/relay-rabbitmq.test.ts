@@ -88,8 +88,10 @@ t.test('two relays split the shards, publish nothing twice, and one takes over w
   t.teardown(consumer.close)
   const holder: { relay?: OutboxRelay } = {}
   const ctx = await setup(t, { onEventCommitted: (shard) => holder.relay?.nudge(shard) })
-  const relay = holder.relay = startRelay(t, ctx, rabbitmqPublisher({ url: RABBITMQ_URL, exchange, log: silent }), { leaseMs: 1500 })
-  const other = spawnRelay(t, ctx, { OUTBOX_PUBLISHER: 'rabbitmq', RABBITMQ_URL, RABBITMQ_EXCHANGE: exchange })
+  // Leases of 4 s, not 1.5 s: on a loaded CI machine a relay process can stall past 1.5 s, and its shards are then
+  // (rightly) taken over, so "both relays published" would fail for a reason that is not the one under test.
+  const relay = holder.relay = startRelay(t, ctx, rabbitmqPublisher({ url: RABBITMQ_URL, exchange, log: silent }), { leaseMs: 4000 })
+  const other = spawnRelay(t, ctx, { OUTBOX_PUBLISHER: 'rabbitmq', RABBITMQ_URL, RABBITMQ_EXCHANGE: exchange, RELAY_LEASE_MS: '4000' })
   const deadline = Date.now() + 20_000
   while (relay.stats().ownedShards.length !== 2 && Date.now() < deadline) await sleep(100)
   t.equal(relay.stats().ownedShards.length, 2, 'the in-process relay holds half of the 4 shards')
