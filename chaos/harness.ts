@@ -95,27 +95,37 @@ export interface VersoOptions {
   env?: Record<string, string>
 }
 
-export async function startVerso (options: VersoOptions): Promise<Verso> {
-  const port = await freeLoopbackPort()
-  const base = `http://127.0.0.1:${port}`
-  const env: NodeJS.ProcessEnv = {
+/**
+ * The environment every chaos run gives verso: production mode on its own DynamoDB Local and tables, on loopback,
+ * without auth, logging at warn. Load shedding is off: on a busy 2-core machine it would answer 503s that say
+ * nothing about the faults under test.
+ */
+export function versoEnv (dynamo: string, prefix: string, port: number): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     NODE_ENV: 'production',
-    DYNAMODB_ENDPOINT: options.dynamo,
+    DYNAMODB_ENDPOINT: dynamo,
     AWS_REGION: 'us-east-1',
     AUTH_MODE: 'none',
-    TABLE_PREFIX: options.prefix,
+    TABLE_PREFIX: prefix,
     CREATE_TABLES: 'true',
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
+  }
+}
+
+export async function startVerso (options: VersoOptions): Promise<Verso> {
+  const port = await freeLoopbackPort()
+  const base = `http://127.0.0.1:${port}`
+  const env: NodeJS.ProcessEnv = {
+    ...versoEnv(options.dynamo, options.prefix, port),
     OUTBOX_SHARDS: '4',
     // A killed relay's shards are taken over once its leases expire: keep that short.
     RELAY_LEASE_MS: '2000',
     RELAY_IDLE_POLL_MS: '200',
-    // On a busy 2-core machine load shedding would answer 503s that say nothing about the faults under test.
-    MAX_EVENT_LOOP_DELAY_MS: '0',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(options.rabbit === undefined
       ? { RELAY_ENABLED: 'false' }
       : { RELAY_ENABLED: 'true', OUTBOX_PUBLISHER: 'rabbitmq', RABBITMQ_URL: options.rabbit.url, RABBITMQ_EXCHANGE: options.rabbit.exchange }),

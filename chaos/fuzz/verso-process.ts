@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freeLoopbackPort, startDynamoDbLocal } from '../../src/embedded/dynamodb-local.js'
-import { VERSO_ARGS } from '../harness.js'
+import { VERSO_ARGS, versoEnv } from '../harness.js'
 
 export interface VersoProcess {
   origin: string
@@ -37,21 +37,7 @@ export async function startVerso (extraEnv: Record<string, string> = {}): Promis
   const spawnVerso = (): { child: ChildProcess, gone: Promise<void> } => {
     const child = spawn(process.execPath, VERSO_ARGS, {
       cwd: root,
-      env: {
-        ...process.env,
-        DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
-        AWS_REGION: 'us-east-1',
-        AUTH_MODE: 'none',
-        RELAY_ENABLED: 'false',
-        CREATE_TABLES: 'true',
-        TABLE_PREFIX: 'hostile_',
-        LOG_LEVEL: 'warn',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        NODE_ENV: 'production',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...extraEnv
-      },
+      env: { ...versoEnv(`http://127.0.0.1:${dynamoPort}`, 'hostile_', port), RELAY_ENABLED: 'false', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let pending = ''
