@@ -70,7 +70,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  * default; rate limiting, load shedding and CORS stay off unless given (loadConfig gives them in production).
  */
 type LimitSetting = 'BODY_MAX_DEPTH' | 'BODY_MAX_FIELDS' | 'KEEP_ALIVE_TIMEOUT_MS' | 'HEADERS_TIMEOUT_MS' | 'RATE_LIMIT_MAX' |
-  'RATE_LIMIT_WINDOW_MS' | 'MAX_EVENT_LOOP_DELAY_MS' | 'MAX_EVENT_LOOP_UTILIZATION' | 'CORS_ORIGINS' | 'BULK_BODY_LIMIT_BYTES'
+  'RATE_LIMIT_WINDOW_MS' | 'MAX_EVENT_LOOP_DELAY_MS' | 'MAX_EVENT_LOOP_UTILIZATION' | 'CORS_ORIGINS' | 'BULK_BODY_LIMIT_BYTES' | 'STORAGE_TIMEOUT_MS'
 export type LimitSettings = Partial<Pick<Config, LimitSetting>>
 const orDefault = (config: LimitSettings, key: Exclude<LimitSetting, 'CORS_ORIGINS'>): number =>
   config[key] ?? Number((ConfigSchema.properties[key] as { default?: unknown }).default)
@@ -144,6 +144,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     tablePrefix: config.TABLE_PREFIX,
     outboxShards: config.OUTBOX_SHARDS,
     eventSource: config.EVENT_SOURCE,
+    storageTimeoutMs: orDefault(config, 'STORAGE_TIMEOUT_MS'),
     ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))

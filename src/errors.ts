@@ -132,6 +132,10 @@ export const idempotencyKeyInFlight = (): VersoError =>
 export const serviceUnavailable = (): VersoError =>
   new VersoError('VERSO_STORAGE_UNAVAILABLE', 503, 'Service unavailable', 'The storage backend is not reachable right now; retry later.', { retry_after_s: 1 })
 
+export const storageTimeout = (): VersoError =>
+  new VersoError('VERSO_STORAGE_TIMEOUT', 503, 'Storage timeout',
+    'The storage backend did not finish this request in the time allowed. A write may or may not have been committed: read the entity before writing again, or retry with the same Idempotency-Key.', { retry_after_s: 1 })
+
 export const bodyTooDeep = (maxDepth: number): VersoError =>
   new VersoError('VERSO_BODY_TOO_DEEP', 400, 'Request body nested too deeply',
     `The JSON body nests objects and arrays more than ${maxDepth} levels deep (the body itself is level 1).`)

@@ -35,7 +35,9 @@ export const conflictStorm: Scenario = {
       const enough = updates >= size.writes || (scale === 'ci' && fewest >= size.writers)
       const verdicts: Verdict[] = [
         { invariant: `${size.writes} successful writes within ${size.maxMs / 1000} s`, ok: enough, detail: `${updates} writes acknowledged out of ${attempts} attempts (${((1 - updates / Math.max(1, attempts)) * 100).toFixed(0)}% lost the race and retried) in ${seconds.toFixed(1)} s, fewest on one entity ${fewest}` },
-        { invariant: 'every write answered for certain (no 5xx, no missing answer)', ok: unknown === 0, detail: `${unknown} writes with no definite answer` },
+        // A write still waiting on DynamoDB at STORAGE_TIMEOUT_MS is answered 503: its outcome is unknown to the
+        // writer, and the invariants below accept either outcome as long as it is whole.
+        { invariant: 'every write answered: a definite answer, or 503 at the storage deadline (no other 5xx, none left hanging)', ok: ledger.writes.every((w) => w.outcome !== 'unknown' || w.status === 503), detail: `${unknown} writes answered 503 (outcome unknown), ${ledger.noAnswer} requests with no answer` },
         answersVerdict(ledger, { noAnswerAllowed: false })
       ]
       return [...verdicts, ...await settle(world, ledger, scale === 'full' ? 60_000 : 20_000)]

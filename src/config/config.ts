@@ -25,6 +25,7 @@ export const ConfigSchema = Type.Object({
   OUTBOX_SHARDS: Type.Integer({ minimum: 1, maximum: 1024, default: 16 }),
   EVENT_SOURCE: Type.String({ minLength: 1, default: '/verso' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+  STORAGE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'Most time one request spends on DynamoDB, every call and retry included; past it the request is answered 503 VERSO_STORAGE_TIMEOUT' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
   BULK_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 * 1024, default: 1024 * 1024 * 1024, description: 'Largest body of one bulk import (POST /{model}/_bulk), read as a stream; each line is still at most BODY_LIMIT_BYTES' }),

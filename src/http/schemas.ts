@@ -37,7 +37,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   413: 'Body or entity too large',
   415: 'Unsupported Content-Type',
   428: 'The write needs If-Match or a body version',
-  503: 'DynamoDB is not reachable'
+  503: 'DynamoDB is not reachable, or did not finish within STORAGE_TIMEOUT_MS (VERSO_STORAGE_TIMEOUT: a write may or may not have committed)'
 }
 
 export const ETagHeader = { type: 'string', description: 'Strong entity tag: the version in quotes', examples: ['"019ac3f2a4b67c1d8e2f3a4b5c6d7e8f"'] }

@@ -1,9 +1,10 @@
-import { GetItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import type { Model } from '../models/define.js'
 import { parseTimestampMicros, ZERO_ID } from '../models/meta.js'
 import { guarded } from '../storage/errors.js'
 import { fromItem, type Entity, type Item } from '../storage/item-mapping.js'
 import { modelTables } from '../storage/table-names.js'
+import type { DynamoSender } from '../storage/client.js'
 
 /** Where a history page ends: the last version returned and the version the chain says comes next. */
 export interface HistoryCursor {
@@ -52,7 +53,7 @@ const linked = (items: readonly Item[]): boolean => items.every((item, i) => i =
  * version of the entity for each page.
  */
 export class VersionHistory {
-  constructor (private readonly client: DynamoDBClient, private readonly prefix: string) {}
+  constructor (private readonly client: DynamoSender, private readonly prefix: string) {}
 
   /** One page of versions, newest first; undefined when the entity does not exist. */
   async list (model: Model, id: string, query: HistoryQuery): Promise<HistoryPage | undefined> {

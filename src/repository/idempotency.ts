@@ -1,7 +1,8 @@
-import { GetItemCommand, type CancellationReason, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, type CancellationReason, type TransactWriteItem } from '@aws-sdk/client-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { idempotencyKeyInFlight, idempotencyKeyReused } from '../errors.js'
 import { guarded } from '../storage/errors.js'
+import type { DynamoSender } from '../storage/client.js'
 
 /**
  * A claim on an idempotency key, committed in the same TransactWriteItems as the change it guards: the change
@@ -42,7 +43,7 @@ const IN_FLIGHT_WAITS_MS = [25, 50, 100, 200, 400, 700]
  * made under a key, replayed to a retry of the same request. Knows DynamoDB and nothing of HTTP.
  */
 export class IdempotencyRecords {
-  constructor (private readonly client: DynamoDBClient, private readonly table: string) {}
+  constructor (private readonly client: DynamoSender, private readonly table: string) {}
 
   /**
    * The transaction item that claims the key. DynamoDB's TTL deletes expired items lazily (within days), so an

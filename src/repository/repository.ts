@@ -1,12 +1,13 @@
 import {
   GetItemCommand, QueryCommand, ScanCommand, TransactionCanceledException, TransactWriteItemsCommand,
-  type CancellationReason, type ConditionCheck, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput, type TransactWriteItem
+  type CancellationReason, type ConditionCheck, type QueryCommandInput, type ScanCommandInput, type TransactWriteItem
 } from '@aws-sdk/client-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { alreadyExists, auditConflict, entityNotFound, versionNotFound, itemTooLarge, notVersioned, serviceUnavailable, unstorableValue, writeContention, type VersoError } from '../errors.js'
 import { ownFields, type Model } from '../models/define.js'
 import { formatTimestamp, newEntityId, nextVersionStamp, ZERO_ID } from '../models/meta.js'
 import { buildEvent, outboxItem, type ChangeAction } from '../outbox/event.js'
+import { boundedSender, type DynamoSender } from '../storage/client.js'
 import { guarded } from '../storage/errors.js'
 import { fromItem, storedFields, toItem, type Entity, type Item } from '../storage/item-mapping.js'
 import { idempotencyTable, modelTables, outboxTable } from '../storage/table-names.js'
@@ -16,12 +17,14 @@ import { IdempotencyRecords, type IdempotencyClaim } from './idempotency.js'
 import { ExpressionBuilder, type Plan } from './query.js'
 
 export interface RepositoryOptions {
-  client: DynamoDBClient
+  client: DynamoSender
   tablePrefix: string
   outboxShards: number
   eventSource: string
   /** Told the outbox shard of every committed event, so an in-process relay can publish it at once. */
   onEventCommitted?: (shard: number) => void
+  /** The deadline withDeadline() sets (STORAGE_TIMEOUT_MS); default 10 s. */
+  storageTimeoutMs?: number
 }
 
 export interface WriteOptions {
@@ -137,7 +140,7 @@ function unexplained (reasons: Reasons): VersoError {
  * and the change event for the outbox: all of them are written, or none.
  */
 export class EntityRepository {
-  private readonly client: DynamoDBClient
+  private readonly client: DynamoSender
   private readonly prefix: string
   private readonly shards: number
   private readonly source: string
@@ -146,7 +149,7 @@ export class EntityRepository {
   readonly history: VersionHistory
   private readonly idempotency: IdempotencyRecords
 
-  constructor (options: RepositoryOptions) {
+  constructor (private readonly options: RepositoryOptions) {
     this.history = new VersionHistory(options.client, options.tablePrefix)
     this.idempotency = new IdempotencyRecords(options.client, idempotencyTable(options.tablePrefix))
     this.client = options.client
@@ -154,6 +157,17 @@ export class EntityRepository {
     this.shards = options.outboxShards
     this.source = options.eventSource
     this.onEventCommitted = options.onEventCommitted
+  }
+
+  /**
+   * This repository with one deadline, from now, for all the DynamoDB work done through it: a call still
+   * running at `storageTimeoutMs` is aborted, the SDK's and the contention retries stop, and the operation
+   * fails with 503 VERSO_STORAGE_TIMEOUT. Without it a request could wait on a stalled DynamoDB for
+   * minutes (5 s per attempt, 3 attempts per call, several calls and contention retries per request).
+   * Each request takes its own.
+   */
+  withDeadline (): EntityRepository {
+    return new EntityRepository({ ...this.options, client: boundedSender(this.client, AbortSignal.timeout(this.options.storageTimeoutMs ?? 10_000)) })
   }
 
   /** Current state of an entity, soft-deleted ones included (the caller decides whether to show them). One GetItem. */

@@ -97,7 +97,7 @@ export async function createMany (repository: EntityRepository, model: Model, en
   for (let pending = queue.shift(); pending !== undefined; pending = queue.shift()) {
     let failures: WriteFailure[]
     try {
-      failures = await repository.commitWrites(pending.map((p) => p.write))
+      failures = await repository.withDeadline().commitWrites(pending.map((p) => p.write))
     } catch (err) {
       // A refusal of the whole request (a value DynamoDB cannot store) names no item: find it one create at a time.
       if (pending.length > 1 && isOperationError(err)) queue.unshift(...pending.map((p) => [p]))

@@ -101,7 +101,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { entity_id: entityId, ...fields } = request.body as Entity
     return await app.idempotency.answer<Entity>(request, reply, async (idempotency) =>
-      await repository.create(model, fields, {
+      await repository.withDeadline().create(model, fields, {
         actor: request.callerId,
         traceparent: request.trace.traceparent,
         ...(entityId === undefined ? {} : { entityId: String(entityId) }),
@@ -130,7 +130,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const { include_deleted: includeDeleted, as_of: asOf } = request.query as { include_deleted: boolean, as_of?: string }
-    const entity = asOf === undefined ? await repository.get(model, id) : await repository.history.asOf(model, id, instant(asOf))
+    const entity = asOf === undefined ? await repository.withDeadline().get(model, id) : await repository.withDeadline().history.asOf(model, id, instant(asOf))
     if (entity === undefined || (entity.active === false && !includeDeleted)) throw entityNotFound(name, id)
     if (versioned && notModified(request.headers['if-none-match'], entity.version)) {
       return reply.code(304).header('etag', etagOf(entity.version)).send()
@@ -163,7 +163,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     const unknown = projection?.filter((f) => !Object.hasOwn(model.schema.properties, f) && !(SERVER_MANAGED_FIELDS as readonly string[]).includes(f))
     if (unknown !== undefined && unknown.length > 0 && !model.allowExtra) throw badRequest(`fields names ${unknown.join(', ')}, which ${name} does not have.`)
     const scope = `list:${name}:${describePlan(plan)}:${order ?? ''}:${includeDeleted ? 1 : 0}:${JSON.stringify(Object.entries(filters).sort(([a], [b]) => a.localeCompare(b)))}`
-    const page = await repository.list(model, {
+    const page = await repository.withDeadline().list(model, {
       plan,
       limit,
       includeDeleted,
@@ -195,7 +195,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { include_deleted: includeDeleted, ...filters } = request.query as Record<string, unknown> & { include_deleted: boolean }
     const plan = planFor(filters)
-    const result = await repository.count(model, { plan, includeDeleted })
+    const result = await repository.withDeadline().count(model, { plan, includeDeleted })
     reply.header('x-query-plan', describePlan(plan))
     return result
   })
@@ -221,11 +221,11 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     if (!versioned) {
-      const { state, created } = await repository.upsert(model, id, bodyFields(request.body), { traceparent: request.trace.traceparent })
+      const { state, created } = await repository.withDeadline().upsert(model, id, bodyFields(request.body), { traceparent: request.trace.traceparent })
       return sendEntity(reply, state, created ? 201 : 200)
     }
     const state = await writeWithPrecondition(request, async (expected) =>
-      await repository.replace(model, id, bodyFields(request.body), { expected, actor: request.callerId, traceparent: request.trace.traceparent }))
+      await repository.withDeadline().replace(model, id, bodyFields(request.body), { expected, actor: request.callerId, traceparent: request.trace.traceparent }))
     return sendEntity(reply, state)
   })
 
@@ -251,8 +251,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     const patch = bodyFields(request.body)
     const state = versioned
       ? await writeWithPrecondition(request, async (expected) =>
-        await repository.patch(model, id, patch, { expected, actor: request.callerId, traceparent: request.trace.traceparent, validate: validateFields }))
-      : await repository.patchUnversioned(model, id, patch, validateFields, { traceparent: request.trace.traceparent })
+        await repository.withDeadline().patch(model, id, patch, { expected, actor: request.callerId, traceparent: request.trace.traceparent, validate: validateFields }))
+      : await repository.withDeadline().patchUnversioned(model, id, patch, validateFields, { traceparent: request.trace.traceparent })
     return sendEntity(reply, state)
   })
 
@@ -275,9 +275,9 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
     preValidation: guardBody([])
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    if (!versioned) return sendEntity(reply, await repository.hardDelete(model, id, { traceparent: request.trace.traceparent }))
+    if (!versioned) return sendEntity(reply, await repository.withDeadline().hardDelete(model, id, { traceparent: request.trace.traceparent }))
     const state = await writeWithPrecondition(request, async (expected) =>
-      await repository.softDelete(model, id, { expected, actor: request.callerId, traceparent: request.trace.traceparent }))
+      await repository.withDeadline().softDelete(model, id, { expected, actor: request.callerId, traceparent: request.trace.traceparent }))
     return sendEntity(reply, state)
   })
 }

@@ -65,7 +65,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
     const to = query.to === undefined ? undefined : instant(query.to, 'to')
     if (from !== undefined && to !== undefined && from > to) throw badRequest('from must not be after to.')
     const scope = `versions:${name}:${id}:${from ?? ''}:${to ?? ''}`
-    const page = await repository.history.list(model, id, {
+    const page = await repository.withDeadline().history.list(model, id, {
       limit: query.limit,
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
@@ -85,7 +85,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
     }
   }, only(async (request: FastifyRequest, reply) => {
     const { id, version } = request.params as { id: string, version: string }
-    const entity = await repository.history.version(model, id, version)
+    const entity = await repository.withDeadline().history.version(model, id, version)
     if (entity === undefined) throw versionNotFound(name, id, version)
     return reply.header('etag', etagOf(version)).send(entity)
   }))
@@ -108,9 +108,10 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
   }, only(async (request: FastifyRequest, reply) => {
     const { id, version } = request.params as { id: string, version: string }
     const { to, include_meta: includeMeta } = request.query as { to?: string, include_meta: boolean }
+    const repo = repository.withDeadline()
     const [source, target] = await Promise.all([
-      repository.history.version(model, id, version),
-      to === undefined ? repository.get(model, id) : repository.history.version(model, id, to)
+      repo.history.version(model, id, version),
+      to === undefined ? repo.get(model, id) : repo.history.version(model, id, to)
     ])
     if (source === undefined) throw versionNotFound(name, id, version)
     if (target === undefined) throw to === undefined ? entityNotFound(name, id) : versionNotFound(name, id, to)
@@ -143,7 +144,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
     const { id, version } = request.params as { id: string, version: string }
     return await app.idempotency.answer<Entity>(request, reply, async (idempotency) =>
       await writeWithPrecondition(request, async (expected) =>
-        await repository.restore(model, id, version, { expected, actor: request.callerId, traceparent: request.trace.traceparent, ...(idempotency === undefined ? {} : { idempotency }) })),
+        await repository.withDeadline().restore(model, id, version, { expected, actor: request.callerId, traceparent: request.trace.traceparent, ...(idempotency === undefined ? {} : { idempotency }) })),
     (state) => ({ status: 200, headers: { etag: etagOf(state.version) }, body: state }))
   }))
 }

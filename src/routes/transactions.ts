@@ -5,7 +5,7 @@ import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { ID_PATTERN } from '../models/meta.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import { modelSchemas } from '../http/model-schemas.js'
-import { Id, ProblemRef, VersionId } from '../http/schemas.js'
+import { Id, ProblemRef, problemResponses, VersionId } from '../http/schemas.js'
 import type { ValidateFunction } from 'ajv'
 import { bodyAjv, fieldErrors, validationError } from '../http/validation.js'
 import { StaleVersionError, type EntityRepository } from '../repository/repository.js'
@@ -192,7 +192,7 @@ export function registerTransactionRoutes (app: FastifyInstance, models: readonl
         ...idempotencyProblems('An operation\'s version is stale, its entity exists already or a check failed; nothing was written'),
         413: problem('Body too large'),
         415: problem('Unsupported Content-Type'),
-        503: problem('DynamoDB is not reachable')
+        ...problemResponses(503)
       }
     }
   }, async (request, reply) => {
@@ -201,7 +201,7 @@ export function registerTransactionRoutes (app: FastifyInstance, models: readonl
     if (errors.length > 0) throw validationFailed(errors.length === 1 ? `${errors[0]?.path ?? ''} ${errors[0]?.message ?? ''}.` : `${errors.length} problems in the operations.`, errors)
     return await app.idempotency.answer<Array<Entity | undefined>>(request, reply, async (idempotency) => {
       try {
-        return await transact(repository, parsed, { actor: request.callerId, traceparent: request.trace.traceparent, ...(idempotency === undefined ? {} : { idempotency }) })
+        return await transact(repository.withDeadline(), parsed, { actor: request.callerId, traceparent: request.trace.traceparent, ...(idempotency === undefined ? {} : { idempotency }) })
       } catch (err) {
         throw err instanceof TransactionFailedError ? transactionFailed(err.failures.map((f) => operationError(f.index, f.error))) : err
       }

@@ -33,6 +33,18 @@ export function createDynamoClient (settings: DynamoSettings): DynamoDBClient {
   })
 }
 
+/** What the repositories need of a DynamoDB client: its `send`. */
+export type DynamoSender = Pick<DynamoDBClient, 'send'>
+
+/**
+ * `client`, with every call sent through it aborted once `signal` fires: the SDK then stops its retries too,
+ * and the call fails with an AbortError (mapStorageError: 503 VERSO_STORAGE_TIMEOUT).
+ */
+export function boundedSender (client: DynamoSender, signal: AbortSignal): DynamoSender {
+  const send = async (command: never, options?: object): Promise<unknown> => await client.send(command, { ...options, abortSignal: signal })
+  return { send: send as DynamoSender['send'] }
+}
+
 /** DynamoDB calls made through a client, by operation (`QueryCommand`: 3), counted by an SDK middleware. */
 export type CallCounts = Record<string, number>
 

@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
-import { itemTooLarge, serviceUnavailable, unstorableValue, VersoError } from '../errors.js'
+import { itemTooLarge, serviceUnavailable, storageTimeout, unstorableValue, VersoError } from '../errors.js'
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
 const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'InternalServerError', 'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TransactionInProgressException'])
@@ -11,6 +11,8 @@ const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUna
 export function mapStorageError (err: unknown): unknown {
   if (err instanceof VersoError || err instanceof TransactionCanceledException) return err
   const e = err as { name?: string, code?: string, message?: string, $metadata?: { httpStatusCode?: number } }
+  // Only a request's deadline aborts a call (boundedSender).
+  if (e.name === 'AbortError') return storageTimeout()
   if (e.name === 'ValidationException') {
     const message = e.message ?? ''
     if (/size/i.test(message) && /(exceed|maximum|limit)/i.test(message)) return itemTooLarge()

@@ -17,6 +17,8 @@ export interface StorageOptions {
   /** Destroy the client when the app closes (false when the caller shares it). */
   ownsClient: boolean
   onEventCommitted?: (shard: number) => void
+  /** Each request's deadline for its DynamoDB work (STORAGE_TIMEOUT_MS). */
+  storageTimeoutMs: number
 }
 
 /** The DynamoDB client and the entity repository, shared by every route. */
