@@ -220,15 +220,16 @@ export class EntityRepository {
   }
 
   /**
-   * Consistent reads of the items writes are based on, all at once, and of the idempotency record when there is
-   * a claim: a retry of a committed request is answered from it (thrown as IdempotentReplay, or 422 for another
-   * request) before its preconditions, which the first request's own commit has made stale, are checked.
+   * Consistent reads of the items writes are based on, all at once, then of the idempotency record when there
+   * is a claim: a retry of a committed request is answered from it (thrown as IdempotentReplay, or 422 for
+   * another request) before its preconditions, which the first request's own commit has made stale, are
+   * checked. The record is read after the items, not beside them: an item that already shows the first
+   * request's commit then guarantees its record shows too (they commit together), so a retry racing the first
+   * request can never see a stale precondition without the record that answers it.
    */
   async readCurrent (keys: ReadonlyArray<{ model: Model, id: string }>, claim?: IdempotencyClaim<never>): Promise<Array<Item | undefined>> {
-    const [claimed, items] = await Promise.all([
-      this.idempotency.lookup(claim),
-      Promise.all(keys.map(async ({ model, id }) => await this.readItem(model, id)))
-    ])
+    const items = await Promise.all(keys.map(async ({ model, id }) => await this.readItem(model, id)))
+    const claimed = await this.idempotency.lookup(claim)
     if (claim !== undefined && claimed !== undefined) throw this.idempotency.outcome(claim, claimed)
     return items
   }
