@@ -1,13 +1,16 @@
-import closeWithGrace from 'close-with-grace'
+/**
+ * `npm start`. Only light modules are imported statically: with nothing configured verso runs its own DynamoDB
+ * Local, a JVM that needs a second and a half to open its port, and it is spawned before the rest of verso
+ * (about a second of modules: configuration schema, AWS SDK, fastify) loads, so the two overlap.
+ */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import { ConfigError, loadConfig, type Config } from './config/config.js'
+import type { Config } from './config/config.js'
+import { embeddedMode } from './config/embedded.js'
+import { startEmbedded } from './embedded/start.js'
 import type { Model } from './models/define.js'
-import { loadModels } from './models/load-models.js'
-import { connectStorage, type Storage } from './storage/connect.js'
-import { createRelay } from './outbox/create-relay.js'
+import type { MetricsServer } from './metrics/server.js'
 import type { OutboxRelay } from './outbox/relay.js'
-import { checkTables, ensureTables } from './storage/tables.js'
-import { serveMetrics, type MetricsServer } from './metrics/server.js'
+import type { Storage } from './storage/connect.js'
 
 /** pino JSON logs; pretty only on a terminal and only where pino-pretty is installed (not in the image). */
 function loggerOptions (config: Config): FastifyServerOptions['logger'] {
@@ -29,6 +32,10 @@ function canResolve (specifier: string): boolean {
 }
 
 async function main (): Promise<void> {
+  const embedded = embeddedMode(process.env)
+  const early = embedded === undefined ? undefined : startEmbedded(embedded.dataDir)
+  early?.catch(() => {}) // awaited by connectStorage; a bad configuration exits first (the JVM's watchdog then stops it)
+  const [{ ConfigError, loadConfig }, { loadModels }] = await Promise.all([import('./config/config.js'), import('./models/load-models.js')])
   let config: Config
   let models: readonly Model[]
   try {
@@ -41,6 +48,7 @@ async function main (): Promise<void> {
     process.exit(1)
   }
   // Registered first, so that a signal during start-up also stops cleanly (and stops DynamoDB Local).
+  const { default: closeWithGrace } = await import('close-with-grace')
   const running: { storage?: Storage, app?: FastifyInstance, relay?: OutboxRelay, metrics?: MetricsServer } = {}
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     const log = running.app?.log
@@ -51,10 +59,12 @@ async function main (): Promise<void> {
     await running.metrics?.close()
     await running.storage?.close()
   })
-  // The embedded DynamoDB Local is a JVM that takes seconds to start: the app's modules load meanwhile.
-  const starting = connectStorage(config)
+  const { connectStorage } = await import('./storage/connect.js')
+  const starting = connectStorage(config, early)
   starting.then((storage) => { running.storage = storage }, () => {})
-  const { buildApp } = await import('./app.js')
+  const [{ buildApp }, { checkTables, ensureTables }, { createRelay }, { serveMetrics }] = await Promise.all([
+    import('./app.js'), import('./storage/tables.js'), import('./outbox/create-relay.js'), import('./metrics/server.js')
+  ])
   const storage = await starting
   const app = running.app = await buildApp({
     config,
@@ -72,6 +82,8 @@ async function main (): Promise<void> {
   if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: the API is unauthenticated; every caller is anonymous and may read and write everything')
   else log.info({ authMode: config.AUTH_MODE, scopes: config.AUTH_SCOPES }, `requests are authenticated (AUTH_MODE=${config.AUTH_MODE})`)
   if (config.AUTH_JWKS_URL !== undefined && config.AUTH_JWT_AUDIENCE === undefined) log.warn('AUTH_JWT_AUDIENCE is not set: any token of the JWKS issuer is accepted, also those issued for other services')
+  // Routes, schemas and the OpenAPI document compile while the tables are made ready.
+  const compiling = app.ready()
   if (config.CREATE_TABLES) {
     const tables = await ensureTables(storage.client, config.TABLE_PREFIX, models)
     log.info(tables, 'tables ready')
@@ -88,6 +100,7 @@ async function main (): Promise<void> {
     running.metrics = await serveMetrics(app.metrics, config.METRICS_HOST, config.METRICS_PORT)
     log.info({ metrics: `${running.metrics.address}/metrics` }, `Prometheus metrics at ${running.metrics.address}/metrics`)
   }
+  await compiling
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
 }

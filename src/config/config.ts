@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { AuthConfigError, authSettings } from '../auth/settings.js'
+import { embeddedMode } from './embedded.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -85,8 +86,6 @@ export class ConfigError extends Error {
   }
 }
 
-const AWS_HINTS = ['AWS_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']
-
 /**
  * Reads verso's settings from the environment. Only the keys of ConfigSchema are looked at;
  * empty strings count as unset. The first bad variable throws a ConfigError naming it.
@@ -106,7 +105,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${first.message}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`)
   }
   const cfg = converted as RawConfig
-  const embedded = cfg.DYNAMODB_ENDPOINT === undefined && !AWS_HINTS.some((k) => (env[k] ?? '') !== '')
+  const embedded = embeddedMode(env) !== undefined
   if (!embedded && cfg.AUTH_MODE === undefined) {
     throw new ConfigError('AUTH_MODE', 'must be set when verso is not running on its embedded DynamoDB Local (use AUTH_MODE=none to run without authentication on purpose)')
   }

@@ -134,35 +134,42 @@ export interface EnsureResult {
  */
 export async function ensureTables (client: DynamoDBClient, prefix: string, models: readonly Model[]): Promise<EnsureResult> {
   const result: EnsureResult = { created: [], existing: [] }
-  await checkTables(client, prefix, models)
+  const missing = new Set((await checkTables(client, prefix, models)).missing)
   await Promise.all(tableSpecs(prefix, models).map(async (table) => {
-    try {
-      const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }))
-      // Made by another process since checkTables looked.
-      const problem = keyProblem(Table, table)
-      if (problem !== undefined) throw new Error(problem)
-      result.existing.push(table.TableName)
-      // Another replica may have just created it: wait until it is usable.
-      if (Table?.TableStatus !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
-      await addMissingIndexes(client, table, new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName)), result)
-      return
-    } catch (err) {
-      if (!(err instanceof ResourceNotFoundException)) throw err
-    }
-    const { ttlAttribute, ...definition } = table
-    try {
-      await client.send(new CreateTableCommand({ ...definition, BillingMode: 'PAY_PER_REQUEST' }))
-      result.created.push(table.TableName)
-    } catch (err) {
-      if (!(err instanceof ResourceInUseException)) throw err
-      result.existing.push(table.TableName)
-    }
-    await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
-    if (ttlAttribute !== undefined) await enableTtl(client, table.TableName, ttlAttribute)
+    if (!missing.has(table.TableName) || !await createTable(client, table, result)) await adoptTable(client, table, result)
   }))
   result.created.sort()
   result.existing.sort()
   return result
+}
+
+/** Creates a table checkTables found missing; false when another process has created it meanwhile. */
+async function createTable (client: DynamoDBClient, table: TableSpec, result: EnsureResult): Promise<boolean> {
+  const { ttlAttribute, ...definition } = table
+  let status: string | undefined
+  try {
+    status = (await client.send(new CreateTableCommand({ ...definition, BillingMode: 'PAY_PER_REQUEST' }))).TableDescription?.TableStatus
+  } catch (err) {
+    if (err instanceof ResourceInUseException) return false
+    throw err
+  }
+  result.created.push(table.TableName)
+  // DynamoDB answers CREATING (DynamoDB Local: ACTIVE at once, which spares the embedded start a round trip).
+  if (status !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
+  if (ttlAttribute !== undefined) await enableTtl(client, table.TableName, ttlAttribute)
+  return true
+}
+
+/** A table that exists (made by another process since checkTables looked, perhaps): checked, waited for, completed. */
+async function adoptTable (client: DynamoDBClient, table: TableSpec, result: EnsureResult): Promise<void> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }))
+  const problem = keyProblem(Table, table)
+  if (problem !== undefined) throw new Error(problem)
+  result.existing.push(table.TableName)
+  // Another replica may have just created it: wait until it is usable.
+  if (Table?.TableStatus !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
+  await addMissingIndexes(client, table, new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName)), result)
+  if (table.ttlAttribute !== undefined) await enableTtl(client, table.TableName, table.ttlAttribute)
 }
 
 async function enableTtl (client: DynamoDBClient, TableName: string, AttributeName: string): Promise<void> {
