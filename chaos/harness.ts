@@ -85,6 +85,10 @@ export interface Verso {
   stop: () => Promise<void>
   /** The last lines verso wrote (for a failure's detail). */
   output: () => string
+  /** The pid of the process running now. */
+  pid: () => number
+  /** Whether that process has ended. */
+  exited: () => boolean
 }
 
 export interface VersoOptions {
@@ -93,6 +97,8 @@ export interface VersoOptions {
   /** RabbitMQ URL (the proxy's) and exchange; without it the relay is off and events stay in the outbox. */
   rabbit?: { url: string, exchange: string }
   env?: Record<string, string>
+  /** Told every line verso writes to stdout (its pino log). */
+  onLine?: (line: string) => void
 }
 
 /**
@@ -139,7 +145,14 @@ export async function startVerso (options: VersoOptions): Promise<Verso> {
     children.add(proc)
     proc.once('exit', () => children.delete(proc))
     const collect = (chunk: Buffer): void => { tail = (tail + chunk.toString()).slice(-4000) }
-    proc.stdout?.on('data', collect)
+    let pending = ''
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      collect(chunk)
+      if (options.onLine === undefined) return
+      const lines = (pending + chunk.toString()).split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) options.onLine(line)
+    })
     proc.stderr?.on('data', collect)
     const deadline = Date.now() + 60_000
     while (!(await call(base, 'GET', '/health/ready', undefined, 1000).then((a) => a.status === 200))) {
@@ -157,7 +170,8 @@ export async function startVerso (options: VersoOptions): Promise<Verso> {
     proc.kill('SIGKILL')
   }
   await start()
-  return { base, kill: async () => { await end('SIGKILL') }, restart: start, stop: async () => { await end('SIGTERM') }, output: () => tail }
+  const exited = (): boolean => child === undefined || child.exitCode !== null || child.signalCode !== null
+  return { base, kill: async () => { await end('SIGKILL') }, restart: start, stop: async () => { await end('SIGTERM') }, output: () => tail, pid: () => child?.pid ?? 0, exited }
 }
 
 // ---------------------------------------------------------------- HTTP
