@@ -12,9 +12,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { freeLoopbackPort, startDynamoDbLocal, type EmbeddedDynamo } from '../src/embedded/dynamodb-local.js'
 import { createDynamoClient } from '../src/storage/client.js'
+import { scanAll } from '../src/storage/scan.js'
 import { outboxTable } from '../src/storage/table-names.js'
 import { consume, rabbitProxy, rabbitSkip, type Consumer, type Proxy } from './broker.js'
 import type { ScenarioContext } from './scenario.js'
@@ -382,18 +383,6 @@ export async function openWorld (ctx: ScenarioContext, name: string, options: Wo
     await close()
     throw err
   }
-}
-
-/** Every item of a table (consistent reads). */
-export async function scanAll (client: DynamoDBClient, table: string): Promise<Array<Record<string, AttributeValue>>> {
-  const items: Array<Record<string, AttributeValue>> = []
-  let start: Record<string, AttributeValue> | undefined
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }))
-    items.push(...(page.Items ?? []))
-    start = page.LastEvaluatedKey
-  } while (start !== undefined)
-  return items
 }
 
 /**

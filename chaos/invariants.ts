@@ -9,7 +9,8 @@ import { ZERO_ID } from '../src/models/meta.js'
 import { Person } from '../src/models/person.js'
 import { fromItem, type Entity } from '../src/storage/item-mapping.js'
 import { deadLetterTable, modelTables, outboxTable } from '../src/storage/table-names.js'
-import { drain, scanAll, type Ledger, type World, type WriteRecord } from './harness.js'
+import { scanAll } from '../src/storage/scan.js'
+import { drain, type Ledger, type World, type WriteRecord } from './harness.js'
 import type { Verdict } from './scenario.js'
 
 export interface Snapshot {

@@ -7,7 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { outboxTable } from '../../src/storage/table-names.js'
 import { answersVerdict, settle } from '../invariants.js'
-import { createEntities, Ledger, openWorld, runWriters, scanAll } from '../harness.js'
+import { scanAll } from '../../src/storage/scan.js'
+import { createEntities, Ledger, openWorld, runWriters } from '../harness.js'
 import type { Scenario } from '../scenario.js'
 
 const SIZES = {

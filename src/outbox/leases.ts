@@ -1,7 +1,8 @@
 import {
-  ConditionalCheckFailedException, PutItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient
+  ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
+import { scanAll } from '../storage/scan.js'
 
 export interface LeaseOptions {
   client: DynamoDBClient
@@ -134,13 +135,6 @@ export class ShardLeases {
 
   /** The lease table is tiny (one item per shard and per relay): a Scan is the right read here. */
   private async readAll (): Promise<Array<Record<string, unknown>>> {
-    const items: Array<Record<string, unknown>> = []
-    let start: Record<string, never> | undefined
-    do {
-      const page = await this.options.client.send(new ScanCommand({ TableName: this.options.table, ConsistentRead: true, ExclusiveStartKey: start }))
-      items.push(...(page.Items ?? []).map((i) => unmarshall(i)))
-      start = page.LastEvaluatedKey as Record<string, never> | undefined
-    } while (start !== undefined)
-    return items
+    return (await scanAll(this.options.client, this.options.table)).map((i) => unmarshall(i))
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
-import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
+import { QueryCommand } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
@@ -9,6 +9,7 @@ import type { AuthConfig } from '../../src/auth/settings.js'
 import type { Model } from '../../src/models/define.js'
 import { models as builtInModels } from '../../src/models/index.js'
 import { countCalls, createDynamoClient } from '../../src/storage/client.js'
+import { scanAll } from '../../src/storage/scan.js'
 import { modelTables, outboxTable } from '../../src/storage/table-names.js'
 import { ensureTables } from '../../src/storage/tables.js'
 
@@ -54,16 +55,7 @@ export async function setup (t: Test, options: { models?: readonly Model[], onEv
     await app.close()
     client.destroy()
   })
-  const scanRaw = async (table: string): Promise<Row[]> => {
-    const rows: Row[] = []
-    let start: Row | undefined
-    do {
-      const page = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }))
-      rows.push(...(page.Items ?? []))
-      start = page.LastEvaluatedKey
-    } while (start !== undefined)
-    return rows
-  }
+  const scanRaw = async (table: string): Promise<Row[]> => await scanAll(client, table)
   const scan = async (table: string): Promise<Array<Record<string, unknown>>> => (await scanRaw(table)).map((r) => unmarshall(r))
   const outbox = outboxTable(prefix)
   return {
