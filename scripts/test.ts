@@ -1,10 +1,12 @@
 /**
  * `npm test`: starts one DynamoDB Local for the whole run (unless DYNAMODB_ENDPOINT points at one), runs tap
- * with it, and ends with one summary line `tests: N passed, N failed, N skipped`. Arguments go to tap
- * (`npm test -- test/http/preconditions.test.ts`).
+ * with it, and ends with a digest of every failed assertion (where it sits and tap's diagnostics, so a log that
+ * keeps only its tail still says what failed) and one summary line `tests: N passed, N failed, N skipped`.
+ * Arguments go to tap (`npm test -- test/http/preconditions.test.ts`).
  */
 import { spawn } from 'node:child_process'
 import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
+import { FailureDigest } from './tap-failures.js'
 
 const given = process.env.DYNAMODB_ENDPOINT
 const embedded = given === undefined || given === '' ? await startDynamoDbLocal() : undefined
@@ -16,8 +18,10 @@ const tap = spawn('npx', ['tap', '--reporter=tap', ...process.argv.slice(2)], {
   env: { ...process.env, DYNAMODB_ENDPOINT: endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
 })
 let tail = ''
+const failures = new FailureDigest()
 tap.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk)
+  failures.feed(chunk.toString())
   tail = (tail + chunk.toString()).slice(-2000)
 })
 const code = await new Promise<number>((resolve) => {
@@ -29,5 +33,6 @@ await embedded?.stop()
 const summary = /# \{ (total: \d+[^}]*) \}/.exec(tail)?.[1] ?? ''
 const count = (name: string): number => Number(new RegExp(`${name}: (\\d+)`).exec(summary)?.[1] ?? 0)
 const failed = count('fail') + (code !== 0 && count('fail') === 0 ? 1 : 0)
+process.stdout.write(failures.report())
 process.stdout.write(`\ntests: ${count('pass')} passed, ${failed} failed, ${count('skip') + count('todo')} skipped\n`)
 process.exit(code)
