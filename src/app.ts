@@ -11,6 +11,7 @@ import { registerJsonParser } from './http/json-body.js'
 import { requestTrace, traceChildLogger, type TraceContext } from './http/trace-context.js'
 import { Metrics } from './metrics/metrics.js'
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers, requireHost } from './http/problem.js'
+import { lingerOnClose } from './http/lingering-close.js'
 import { Problem } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import auth from './plugins/app/auth.js'
@@ -113,6 +114,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // schemas document the API and JSON.stringify writes it.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
+  // A connection closed after an answer sent before the body was read (413, a GET with a body) must not lose it.
+  app.server.on('connection', lingerOnClose)
   const models = options.models ?? builtInModels
   const bodyShape = { maxDepth: orDefault(config, 'BODY_MAX_DEPTH'), maxFields: orDefault(config, 'BODY_MAX_FIELDS') }
   registerJsonParser(app, bodyShape)
