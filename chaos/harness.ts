@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Agent, request } from 'undici'
+import { Agent, request, type Dispatcher } from 'undici'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { freeLoopbackPort, startDynamoDbLocal, type EmbeddedDynamo } from '../src/embedded/dynamodb-local.js'
 import { createDynamoClient } from '../src/storage/client.js'
@@ -192,12 +192,12 @@ export interface Answer {
 }
 
 /** One HTTP request that gives up after `timeoutMs` (then status 0): a chaos run never waits on a hung call. */
-export async function call (base: string, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, timeoutMs = 15_000, headers: Record<string, string> = {}): Promise<Answer> {
+export async function call (base: string, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, timeoutMs = 15_000, headers: Record<string, string> = {}, dispatcher: Dispatcher = agent): Promise<Answer> {
   const started = performance.now()
   try {
     const res = await request(`${base}${path}`, {
       method,
-      dispatcher: agent,
+      dispatcher,
       headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       headersTimeout: timeoutMs,
@@ -297,8 +297,8 @@ export type StepResult = 'ok' | 'conflict' | 'failed'
  * One read-modify-write: GET the entity, PUT it back with its counter plus one under `If-Match`. A 412 or 409
  * is a conflict (the caller retries); the write's outcome is recorded in the ledger.
  */
-export async function readModifyWrite (base: string, ledger: Ledger, entityId: string, timeoutMs?: number): Promise<StepResult> {
-  const read = await call(base, 'GET', `/person/${entityId}`, undefined, timeoutMs)
+export async function readModifyWrite (base: string, ledger: Ledger, entityId: string, timeoutMs?: number, dispatcher?: Dispatcher): Promise<StepResult> {
+  const read = await call(base, 'GET', `/person/${entityId}`, undefined, timeoutMs, {}, dispatcher)
   ledger.observer?.(read)
   if (read.status !== 200) {
     ledger.note(read)
@@ -306,7 +306,7 @@ export async function readModifyWrite (base: string, ledger: Ledger, entityId: s
   }
   const count = Number(read.body?.metadata?.count ?? NaN) + 1
   const marker = ledger.marker()
-  const answer = await call(base, 'PUT', `/person/${entityId}`, fields(marker, count), timeoutMs, { 'if-match': `"${String(read.body.version)}"` })
+  const answer = await call(base, 'PUT', `/person/${entityId}`, fields(marker, count), timeoutMs, { 'if-match': `"${String(read.body.version)}"` }, dispatcher)
   ledger.observer?.(answer)
   const outcome = outcomeOf(answer)
   if (outcome === 'ok') ledger.okByEntity.set(entityId, (ledger.okByEntity.get(entityId) ?? 0) + 1)
@@ -319,15 +319,29 @@ export async function readModifyWrite (base: string, ledger: Ledger, entityId: s
 /**
  * Writers hammering entities until `stop()` says so: each writer loops read-modify-write on its entity,
  * retrying conflicts and failures (after a short pause when the service did not answer).
+ *
+ * The writers share a pool of one connection each, all opened before the first write, while verso is idle, as
+ * a load balancer keeps a warm pool. Since libuv 1.45 (Node.js 20) a server accepts one new connection per turn
+ * of its event loop (nodejs/node#57364), and a turn of a saturated verso takes a few hundred milliseconds: in the
+ * full storm on 2 cores, the 60-odd connections a pool opened at the start (and the few it added later) waited
+ * up to 20 s in the kernel's accept queue (`ss -ltn`), their first requests unanswered past the runner's timeout.
  */
-export function runWriters (base: string, ledger: Ledger, entityIds: readonly string[], perEntity: number, stop: (entityId: string) => boolean, timeoutMs?: number): Promise<void> {
-  const writer = async (entityId: string): Promise<void> => {
-    while (!stop(entityId)) {
-      const result = await readModifyWrite(base, ledger, entityId, timeoutMs)
-      if (result === 'failed') await sleep(50)
+export async function runWriters (base: string, ledger: Ledger, entityIds: readonly string[], perEntity: number, stop: (entityId: string) => boolean, timeoutMs?: number): Promise<void> {
+  const writers = entityIds.length * perEntity
+  const pool = new Agent({ connections: writers, connect: { timeout: 2000 } })
+  try {
+    // Dispatched in one go, each request finds every connection so far busy and opens its own.
+    await Promise.all(Array.from({ length: writers }, async () => await call(base, 'GET', '/health/live', undefined, 15_000, {}, pool)))
+    const writer = async (entityId: string): Promise<void> => {
+      while (!stop(entityId)) {
+        const result = await readModifyWrite(base, ledger, entityId, timeoutMs, pool)
+        if (result === 'failed') await sleep(50)
+      }
     }
+    await Promise.all(entityIds.flatMap((id) => Array.from({ length: perEntity }, async () => await writer(id))))
+  } finally {
+    await pool.destroy()
   }
-  return Promise.all(entityIds.flatMap((id) => Array.from({ length: perEntity }, async () => await writer(id)))).then(() => {})
 }
 
 // ---------------------------------------------------------------- a whole setup
