@@ -32,7 +32,8 @@ t.test('close() does not wait for a scraper\'s keep-alive connection', async (t)
   await (await fetch(`${server.address}/metrics`, { keepalive: true })).text()
   const started = Date.now()
   await server.close()
-  t.ok(Date.now() - started < 1000, 'closed at once')
+  // Waiting for the connection would take Node's 5 s keep-alive timeout; 3 s leaves room for a loaded machine.
+  t.ok(Date.now() - started < 3000, `closed without waiting for the keep-alive connection (${Date.now() - started} ms)`)
 })
 
 t.test('METRICS_PORT and METRICS_HOST settings', async (t) => {
