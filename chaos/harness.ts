@@ -321,7 +321,7 @@ export async function readModifyWrite (base: string, ledger: Ledger, entityId: s
  * retrying conflicts and failures (after a short pause when the service did not answer).
  *
  * The writers share a pool of one connection each, all opened before the first write, while verso is idle, as
- * a load balancer keeps a warm pool. Since libuv 1.45 (Node.js 20) a server accepts one new connection per turn
+ * a load balancer keeps a warm pool. Since libuv 1.45 (Node.js 20.3) a server accepts one new connection per turn
  * of its event loop (nodejs/node#57364), and a turn of a saturated verso takes a few hundred milliseconds: in the
  * full storm on 2 cores, the 60-odd connections a pool opened at the start (and the few it added later) waited
  * up to 20 s in the kernel's accept queue (`ss -ltn`), their first requests unanswered past the runner's timeout.
@@ -329,19 +329,19 @@ export async function readModifyWrite (base: string, ledger: Ledger, entityId: s
 export async function runWriters (base: string, ledger: Ledger, entityIds: readonly string[], perEntity: number, stop: (entityId: string) => boolean, timeoutMs?: number): Promise<void> {
   const writers = entityIds.length * perEntity
   const pool = new Agent({ connections: writers, connect: { timeout: 2000 } })
-  try {
-    // Dispatched in one go, each request finds every connection so far busy and opens its own.
-    await Promise.all(Array.from({ length: writers }, async () => await call(base, 'GET', '/health/live', undefined, 15_000, {}, pool)))
-    const writer = async (entityId: string): Promise<void> => {
-      while (!stop(entityId)) {
-        const result = await readModifyWrite(base, ledger, entityId, timeoutMs, pool)
-        if (result === 'failed') await sleep(50)
-      }
+  // Dispatched in one go, each request finds every connection so far busy and opens its own.
+  await Promise.all(Array.from({ length: writers }, async () => await call(base, 'GET', '/health/live', undefined, 15_000, {}, pool)))
+  const writer = async (entityId: string): Promise<void> => {
+    while (!stop(entityId)) {
+      const result = await readModifyWrite(base, ledger, entityId, timeoutMs, pool)
+      if (result === 'failed') await sleep(50)
     }
-    await Promise.all(entityIds.flatMap((id) => Array.from({ length: perEntity }, async () => await writer(id))))
-  } finally {
-    await pool.destroy()
   }
+  // Every writer has ended before the pool goes, also when one of them threw.
+  const ended = await Promise.allSettled(entityIds.flatMap((id) => Array.from({ length: perEntity }, async () => await writer(id))))
+  await pool.destroy()
+  const failed = ended.find((result) => result.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
 }
 
 // ---------------------------------------------------------------- a whole setup

@@ -19,13 +19,15 @@ const tap = spawn('npx', ['tap', '--reporter=tap', ...process.argv.slice(2)], {
 })
 let tail = ''
 const failures = new FailureDigest()
-tap.stdout.on('data', (chunk: Buffer) => {
-  process.stdout.write(chunk)
-  failures.feed(chunk.toString())
-  tail = (tail + chunk.toString()).slice(-2000)
+tap.stdout.setEncoding('utf8') // a character split between two chunks stays whole
+tap.stdout.on('data', (text: string) => {
+  process.stdout.write(text)
+  failures.feed(text)
+  tail = (tail + text).slice(-2000)
 })
+// 'close', not 'exit': tap's output may still be arriving when it exits.
 const code = await new Promise<number>((resolve) => {
-  tap.once('exit', (exitCode, signal) => { resolve(exitCode ?? (signal === null ? 1 : 128)) })
+  tap.once('close', (exitCode, signal) => { resolve(exitCode ?? (signal === null ? 1 : 128)) })
 })
 await embedded?.stop()
 

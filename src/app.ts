@@ -11,7 +11,7 @@ import { registerJsonParser } from './http/json-body.js'
 import { requestTrace, traceChildLogger, type TraceContext } from './http/trace-context.js'
 import { Metrics } from './metrics/metrics.js'
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers, requireHost } from './http/problem.js'
-import { lingerOnClose } from './http/lingering-close.js'
+import { registerLingeringClose } from './http/lingering-close.js'
 import { Problem } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import auth from './plugins/app/auth.js'
@@ -115,7 +115,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerProblemHandlers(app, config.BODY_LIMIT_BYTES)
   // A connection closed after an answer sent before the body was read (413, a GET with a body) must not lose it.
-  app.server.on('connection', lingerOnClose)
+  registerLingeringClose(app)
   const models = options.models ?? builtInModels
   const bodyShape = { maxDepth: orDefault(config, 'BODY_MAX_DEPTH'), maxFields: orDefault(config, 'BODY_MAX_FIELDS') }
   registerJsonParser(app, bodyShape)

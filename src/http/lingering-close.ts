@@ -1,22 +1,36 @@
 import type { Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
 
 /** How long a closing connection keeps reading (and dropping) what the client still sends. */
 export const LINGER_MS = 2000
 
 /**
  * Lingering close (RFC 9112 §9.6), for every connection: its last answer may go out before the request body
- * was read (a 413 for an oversized body, a 400 in the middle of one, a 417, a GET that ignores its body). Node
- * closes such a connection as soon as the answer is written; the client is usually still sending, and data
- * arriving at a closed socket makes the kernel answer with a reset, which on the client's side discards the
- * answer it has not read yet. Measured on loopback before this: 21 of 40 clients sending 10 MB bodies got
- * "connection reset" instead of their 413.
+ * was read (a 413 for an oversized body, a 417, a GET that ignores its body). Node closes such a connection as
+ * soon as the answer is written; the client is usually still sending, and data arriving at a closed socket makes
+ * the kernel answer with a reset, which on the client's side discards the answer it has not read yet. Measured
+ * on loopback before this: 21 of 40 clients sending 10 MB bodies got "connection reset" instead of their 413.
  *
  * Here the socket half-closes instead (FIN after the answer) and keeps reading for up to LINGER_MS once the
- * answer is written, so the client can read it; the rest of the body is parsed and dropped by Node as before.
- * The socket is destroyed when the client closes its side too, or at LINGER_MS, whichever comes first. Like nginx's
- * `lingering_close`, the time is bounded so a client cannot hold the connection by sending forever.
+ * answer is written, so the client can read it; Node goes on parsing what arrives and drops the rest of the
+ * body. The socket is destroyed when the client closes its side too, or at LINGER_MS, whichever comes first.
+ * Like nginx's `lingering_close`, the time is bounded so a client cannot hold the connection by sending forever.
+ *
+ * A request that Node parses meanwhile (pipelined behind the refused one on a keep-alive connection) is not
+ * served: the RFC's "MUST NOT process any further requests". The first onRequest hook sees its socket already
+ * ended by us and destroys it, before anything reads a body or calls DynamoDB.
  */
-export function lingerOnClose (socket: Socket): void {
+export function registerLingeringClose (app: FastifyInstance): void {
+  app.server.on('connection', lingerOnClose)
+  app.addHook('onRequest', async (request, reply) => {
+    const socket = request.raw.socket
+    if (!socket.writableEnded) return
+    socket.destroy()
+    reply.hijack()
+  })
+}
+
+function lingerOnClose (socket: Socket): void {
   // Node's HTTP server calls destroySoon() once the last answer on a `Connection: close` socket is written.
   ;(socket as Socket & { destroySoon: () => void }).destroySoon = function lingeringDestroySoon (this: Socket): void {
     this.end()
