@@ -102,6 +102,7 @@ async function main (): Promise<void> {
   }
   await compiling
   const address = await app.listen({ port: config.PORT, host: config.HOST })
+  app.metrics?.observeListener(app.server)
   log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
 }
 

@@ -1,7 +1,10 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client'
 import type { OutboxRelay } from '../outbox/relay.js'
 import { observeCalls, type ObservedCall } from '../storage/client.js'
+import { acceptQueueLength } from './accept-queue.js'
 import { LeanCounter, LeanHistogram, Sampled, type CounterSeries, type HistogramSeries } from './lean.js'
 
 /** Seconds. verso answers most requests in a few milliseconds, so the low end is finer than prom-client's default. */
@@ -122,6 +125,16 @@ export class Metrics {
       new Sampled('verso_outbox_owned_shards', 'Outbox shards this relay holds the lease of', 'gauge', labelled((s) => s.ownedShards.length))
     ]
     for (const metric of metrics) this.registry.registerMetric(metric as unknown as Metric)
+  }
+
+  /** The accept queue of the API's listening socket, read at scrape time (Linux; no sample elsewhere). */
+  observeListener (server: Server): void {
+    const port = (server.address() as AddressInfo | null)?.port
+    if (port === undefined) return
+    this.registry.registerMetric(new Sampled('verso_http_accept_queue_connections', 'Connections the kernel has completed for the API port that verso has not accepted yet: above zero for long means saturation', 'gauge', () => {
+      const waiting = acceptQueueLength(port)
+      return waiting === undefined ? [] : [{ value: waiting }]
+    }) as unknown as Metric)
   }
 
   get contentType (): string {

@@ -1,8 +1,12 @@
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
+import { acceptQueueLength } from '../../src/metrics/accept-queue.js'
 import { serveMetrics } from '../../src/metrics/server.js'
 import { setup, thrown } from '../support/helper.js'
-import { sample } from './support.js'
+import { sample, scrape } from './support.js'
 
 t.test('the metrics listener: GET /metrics on a port of its own, nothing else', async (t) => {
   const ctx = await setup(t, { metrics: true })
@@ -47,4 +51,25 @@ t.test('METRICS_PORT and METRICS_HOST settings', async (t) => {
   t.match(thrown(() => loadConfig({ ...base, PORT: '3000', METRICS_PORT: '3000' })), { constructor: ConfigError, variable: 'METRICS_PORT', message: /differ from PORT/ })
   t.match(thrown(() => loadConfig({ ...base, METRICS_PORT: '70000' })), { constructor: ConfigError, variable: 'METRICS_PORT' })
   t.equal(loadConfig({ ...base, PORT: '0', METRICS_PORT: '0' }).METRICS_PORT, 0, 'both on any free port')
+})
+
+t.test('verso_http_accept_queue_connections: connections the kernel holds that verso has not accepted yet', { skip: process.platform === 'linux' ? false : 'reads /proc/net/tcp (Linux only)' }, async (t) => {
+  const ctx = await setup(t, { metrics: true })
+  if (ctx.app.metrics === null) throw new Error('metrics are off')
+  await ctx.app.listen({ host: '127.0.0.1', port: 0 })
+  const port = (ctx.app.server.address() as AddressInfo).port
+  ctx.app.metrics.observeListener(ctx.app.server)
+  t.equal(sample(await scrape(ctx.app), 'verso_http_accept_queue_connections'), 0, 'idle: nothing waiting')
+
+  // Another process opens 5 connections while this one is blocked (execFileSync), as a saturated event loop
+  // would be: the kernel completes them, nobody accepts them.
+  execFileSync(process.execPath, ['-e', `
+    const net = require('node:net')
+    let open = 0
+    for (let i = 0; i < 5; i++) net.connect(${port}, '127.0.0.1', () => { if (++open === 5) process.exit(0) })
+  `])
+  t.equal(acceptQueueLength(port), 5, 'read from /proc/net/tcp before this process takes them')
+  t.equal(sample(await scrape(ctx.app), 'verso_http_accept_queue_connections'), 5, 'and exposed')
+  await sleep(300)
+  t.equal(sample(await scrape(ctx.app), 'verso_http_accept_queue_connections'), 0, 'taken at the next turns of the event loop')
 })
