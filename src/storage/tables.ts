@@ -155,7 +155,7 @@ async function createTable (client: DynamoDBClient, table: TableSpec, result: En
   }
   result.created.push(table.TableName)
   // DynamoDB answers CREATING (DynamoDB Local: ACTIVE at once, which spares the embedded start a round trip).
-  if (status !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
+  if (status !== 'ACTIVE') await untilActive(client, table.TableName)
   if (ttlAttribute !== undefined) await enableTtl(client, table.TableName, ttlAttribute)
   return true
 }
@@ -167,9 +167,14 @@ async function adoptTable (client: DynamoDBClient, table: TableSpec, result: Ens
   if (problem !== undefined) throw new Error(problem)
   result.existing.push(table.TableName)
   // Another replica may have just created it: wait until it is usable.
-  if (Table?.TableStatus !== 'ACTIVE') await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: table.TableName })
+  if (Table?.TableStatus !== 'ACTIVE') await untilActive(client, table.TableName)
   await addMissingIndexes(client, table, new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName)), result)
   if (table.ttlAttribute !== undefined) await enableTtl(client, table.TableName, table.ttlAttribute)
+}
+
+/** Waits (up to 2 minutes) until a table DynamoDB is creating is ACTIVE. */
+async function untilActive (client: DynamoDBClient, TableName: string): Promise<void> {
+  await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName })
 }
 
 async function enableTtl (client: DynamoDBClient, TableName: string, AttributeName: string): Promise<void> {
