@@ -52,13 +52,14 @@ export function EntityPage (props: { model: string, id: string, query: URLSearch
   )
 }
 
-function Fields (props: { entity: Entity, caption: string }): JSX.Element {
+function Fields (props: { model: ModelInfo, entity: Entity, caption: string }): JSX.Element {
   const own = ownFields(props.entity)
+  const fields = comparedFields(Object.keys(props.model.schema.properties ?? {}), props.entity, props.entity)
   return (
     <table class='fields'>
       <caption class='visually-hidden'>{props.caption}</caption>
       <tbody>
-        {Object.entries(own).map(([field, value]) => <tr key={field}><th scope='row'>{field}</th><td><FieldValue value={value} /></td></tr>)}
+        {fields.map((field) => <tr key={field}><th scope='row'>{field}</th><td><FieldValue value={own[field]} /></td></tr>)}
       </tbody>
     </table>
   )
@@ -99,14 +100,14 @@ function StatePanel (props: { model: ModelInfo, id: string, current: Entity, asO
           </div>
         </form>
       )}
-      {props.asOf === undefined && <><Meta entity={props.current} /><Fields entity={props.current} caption='Current fields' /></>}
+      {props.asOf === undefined && <><Meta entity={props.current} /><Fields model={props.model} entity={props.current} caption='Current fields' /></>}
       {props.asOf !== undefined && then.state === 'loading' && <Loading what='the state then' />}
       {props.asOf !== undefined && then.state === 'failed' && <ProblemView problem={then.problem} />}
       {props.asOf !== undefined && then.state === 'done' && then.value !== undefined && (
         <>
           <p>As of <strong>{props.asOf}</strong>{then.value.version === props.current.version ? ' (the current version)' : ''}:</p>
           <Meta entity={then.value} />
-          <Fields entity={then.value} caption={`Fields as of ${props.asOf}`} />
+          <Fields model={props.model} entity={then.value} caption={`Fields as of ${props.asOf}`} />
         </>
       )}
     </section>
@@ -151,39 +152,41 @@ function Timeline (props: { model: ModelInfo, id: string, current: Entity, selec
     <section class='panel timeline' aria-labelledby='timeline-title'>
       <h2 id='timeline-title'>Timeline</h2>
       <p class='muted'>Choose two versions (A and B) to compare them; “Changes” compares a version with the one before it.</p>
-      <table class='versions'>
-        <caption class='visually-hidden'>Versions, newest first</caption>
-        <thead>
-          <tr><th scope='col'>A</th><th scope='col'>B</th><th scope='col'>Version</th><th scope='col'>Action</th><th scope='col'>Who</th><th scope='col'>When</th><th scope='col'><span class='visually-hidden'>Commands</span></th></tr>
-        </thead>
-        <tbody>
-          {history.versions.map((v, i) => {
-            const d = described[i] as Described
-            const version = v.version ?? ''
-            const isCurrent = version === props.current.version
-            const previous = v.previous_version
-            return (
-              <tr key={version} class={[version === a || version === b ? 'selected' : '', isCurrent ? 'current' : ''].join(' ').trim() || undefined} data-version={version}>
-                <td><input type='radio' name='compare-a' checked={version === a} aria-label={`Compare from version ${shortId(version)}`} onChange={() => { props.onSelect({ a: version }, true) }} /></td>
-                <td><input type='radio' name='compare-b' checked={version === b} aria-label={`Compare to version ${shortId(version)}`} onChange={() => { props.onSelect({ b: version }, true) }} /></td>
-                <td><code title={version}>{shortId(version)}</code>{isCurrent && <span class='badge'>current</span>}</td>
-                <td>
-                  <span class={`badge action ${d.action}`}>{d.action}</span>
-                  {d.sameAs !== undefined && <span class='muted'> same fields as <code title={d.sameAs}>{shortId(d.sameAs)}</code></span>}
-                </td>
-                <td>{who(v.changed_by_id)}</td>
-                <td>{formatChangedOn(v.changed_on)}</td>
-                <td class='commands'>
-                  {d.action !== 'created' && previous !== undefined && (
-                    <Link href={entityHref(props.model.path, props.id, { ...props.selection, a: previous, b: version })}>Changes<span class='visually-hidden'> in version {shortId(version)}</span></Link>
-                  )}
-                  {!isCurrent && <button type='button' onClick={() => { setRestoring(v) }}>Restore<span class='visually-hidden'> version {shortId(version)}</span></button>}
-                </td>
-              </tr>
-            )
-          })}
-        </tbody>
-      </table>
+      <div class='scroll'>
+        <table class='versions'>
+          <caption class='visually-hidden'>Versions, newest first</caption>
+          <thead>
+            <tr><th scope='col'>A</th><th scope='col'>B</th><th scope='col'>Version</th><th scope='col'>Action</th><th scope='col'>Who</th><th scope='col'>When (UTC)</th><th scope='col'><span class='visually-hidden'>Commands</span></th></tr>
+          </thead>
+          <tbody>
+            {history.versions.map((v, i) => {
+              const d = described[i] as Described
+              const version = v.version ?? ''
+              const isCurrent = version === props.current.version
+              const previous = v.previous_version
+              return (
+                <tr key={version} class={[version === a || version === b ? 'selected' : '', isCurrent ? 'current' : ''].join(' ').trim() || undefined} data-version={version}>
+                  <td><input type='radio' name='compare-a' checked={version === a} aria-label={`Compare from version ${shortId(version)}`} onChange={() => { props.onSelect({ a: version }, true) }} /></td>
+                  <td><input type='radio' name='compare-b' checked={version === b} aria-label={`Compare to version ${shortId(version)}`} onChange={() => { props.onSelect({ b: version }, true) }} /></td>
+                  <td><code title={version}>{shortId(version)}</code>{isCurrent && <span class='badge'>current</span>}</td>
+                  <td>
+                    <span class={`badge action ${d.action}`}>{d.action}</span>
+                    {d.sameAs !== undefined && <span class='muted'> same fields as <code title={d.sameAs}>{shortId(d.sameAs)}</code></span>}
+                  </td>
+                  <td>{who(v.changed_by_id)}</td>
+                  <td>{formatChangedOn(v.changed_on, '')}</td>
+                  <td class='commands'>
+                    {d.action !== 'created' && previous !== undefined && (
+                      <Link href={entityHref(props.model.path, props.id, { ...props.selection, a: previous, b: version })}>Changes<span class='visually-hidden'> in version {shortId(version)}</span></Link>
+                    )}
+                    {!isCurrent && <button type='button' onClick={() => { setRestoring(v) }}>Restore<span class='visually-hidden'> version {shortId(version)}</span></button>}
+                  </td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      </div>
       {problem !== undefined && <ProblemView problem={problem} />}
       {loading && <Loading what='versions' />}
       <p class='row'>
@@ -282,8 +285,8 @@ function Compare (props: { model: ModelInfo, id: string, a: string, b: string, o
 
 function CompareTable (props: Compared & { model: ModelInfo }): JSX.Element {
   const { a, b, patch } = props
-  const changed = new Set(changedFields(patch))
   const rows = comparedFields(Object.keys(props.model.schema.properties ?? {}), a, b)
+  const changed = new Set(changedFields(patch))
   const ownA = ownFields(a)
   const ownB = ownFields(b)
   const column = (label: string, e: Entity): JSX.Element => (
@@ -294,7 +297,7 @@ function CompareTable (props: Compared & { model: ModelInfo }): JSX.Element {
   )
   return (
     <>
-      <p role='status'>{changed.size === 0 ? 'No field differs between these versions.' : `${changed.size} field${changed.size === 1 ? '' : 's'} changed: ${[...changed].join(', ')}.`}</p>
+      <p role='status'>{changed.size === 0 ? 'No field differs between these versions.' : `${changed.size} field${changed.size === 1 ? '' : 's'} changed: ${rows.filter((f) => changed.has(f)).join(', ')}.`}</p>
       <table class='diff'>
         <caption class='visually-hidden'>Fields of version A and version B</caption>
         <thead><tr><th scope='col'>Field</th>{column('A', a)}{column('B', b)}</tr></thead>

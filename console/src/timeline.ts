@@ -88,12 +88,16 @@ export function comparedFields (declared: readonly string[], a: Version, b: Vers
 }
 
 /** `changed_on` (`2026-11-26T23:51:48.540000+00:00`) as `2026-11-26 23:51:48.540 UTC`, readable and unambiguous. */
-export function formatChangedOn (changedOn: unknown): string {
+export function formatChangedOn (changedOn: unknown, zone = ' UTC'): string {
   if (typeof changedOn !== 'string') return '—'
   const ms = Date.parse(changedOn)
   if (Number.isNaN(ms)) return changedOn
-  return `${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')} UTC`
+  return `${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}${zone}`
 }
 
-export const shortId = (id: unknown): string => (typeof id === 'string' ? id.slice(0, 8) : '—')
+/**
+ * A version or id short enough for a table: its last 8 hex digits. Not the first: those of a UUIDv7 are its
+ * time, the same for every version written within a minute or so.
+ */
+export const shortId = (id: unknown): string => (typeof id === 'string' ? `…${id.slice(-8)}` : '—')
 export const who = (changedBy: unknown): string => (changedBy === ZERO_ID ? 'anonymous' : typeof changedBy === 'string' ? changedBy : '—')
