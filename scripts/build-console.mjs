@@ -1,6 +1,6 @@
 // Builds the history console (console/) into dist/console/: one script and one stylesheet bundled by esbuild,
 // named by their content's hash (served as immutable), and index.html naming them (served as no-cache).
-// `npm run build` runs it after tsc; `npm start` through scripts/build-if-stale.mjs; the browser test imports it.
+// `npm run build` runs it after tsc, `npm start` through scripts/build-if-stale.mjs, the browser test before it starts.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

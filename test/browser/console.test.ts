@@ -156,9 +156,20 @@ t.test('the console: model list → entity, timeline, comparison, restore, stale
   t.same(await accessibility(page), [], 'entity page with a comparison: no serious or critical accessibility violation')
   await page.screenshot({ path: `${ARTIFACTS}console-entity.png`, fullPage: true })
 
-  // Restore v1: confirmed in a dialog, a sixth version appears, and the API has v1's fields.
-  await row(v1.version).getByRole('button', { name: /Restore/ }).click()
+  // By keyboard: Enter on a Restore button opens the confirmation with the focus in it; Escape closes it unanswered
+  // and gives the focus back.
+  const restoreV1 = row(v1.version).getByRole('button', { name: /Restore/ })
   const dialog = page.getByRole('dialog')
+  await restoreV1.focus()
+  await page.keyboard.press('Enter')
+  await dialog.waitFor()
+  t.ok(await dialog.evaluate((d) => d.contains((d.ownerDocument as unknown as { activeElement: typeof d }).activeElement)), 'the focus is in the dialog')
+  await page.keyboard.press('Escape')
+  await dialog.waitFor({ state: 'detached' })
+  t.ok(await restoreV1.evaluate((b) => b === (b.ownerDocument as unknown as { activeElement: typeof b }).activeElement), 'Escape closes it and the focus is back')
+
+  // Restore v1: confirmed in a dialog, a sixth version appears, and the API has v1's fields.
+  await restoreV1.click()
   await dialog.waitFor()
   t.same(await accessibility(page), [], 'restore dialog: no serious or critical accessibility violation')
   await dialog.getByRole('button', { name: /^Restore version/ }).click()
