@@ -108,12 +108,12 @@ async function round (verso: Verso, op: string): Promise<void> {
     const res = op === 'live'
       ? await verso.pool.request({ method: 'GET', path: '/health/live' })
       : op === 'get'
-      ? await verso.pool.request({ method: 'GET', path: `/person/${entities[next++ % entities.length]!.id}` })
-      : await (async () => {
-        const e = entities[next++]
-        if (e === undefined) throw new Error('ran out of entities: raise the pool')
-        return await verso.pool.request({ method: 'PUT', path: `/person/${e.id}`, headers: { 'content-type': 'application/json', 'if-match': `"${e.version}"` }, body: '{"first_name":"Ada","last_name":"Byron"}' })
-      })()
+        ? await verso.pool.request({ method: 'GET', path: `/person/${entities[next++ % entities.length]!.id}` })
+        : await (async () => {
+          const e = entities[next++]
+          if (e === undefined) throw new Error('ran out of entities: raise the pool')
+          return await verso.pool.request({ method: 'PUT', path: `/person/${e.id}`, headers: { 'content-type': 'application/json', 'if-match': `"${e.version}"` }, body: '{"first_name":"Ada","last_name":"Byron"}' })
+        })()
     const body = await res.body.text()
     if (res.statusCode !== 200) throw new Error(`${res.statusCode} ${body.slice(0, 200)}`)
   }
