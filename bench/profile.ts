@@ -65,6 +65,8 @@ for (const [i, dir] of builds.entries()) {
       CREATE_TABLES: i === 0 ? 'true' : 'false',
       TABLE_PREFIX: prefix,
       LOG_LEVEL: 'warn',
+      // Load shedding stays registered (its hook runs on every request) but never sheds on this shared machine.
+      MAX_EVENT_LOOP_DELAY_MS: '60000',
       PORT: String(port),
       NODE_ENV: 'production',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
