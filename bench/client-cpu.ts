@@ -12,8 +12,9 @@ import { parseArgs } from 'node:util'
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { boundedSender, createDynamoClient, type DynamoSender } from '../src/storage/client.js'
+import { underDeadline } from '../src/storage/deadline.js'
 
-const VARIANTS = ['stock SDK', 'verso client', 'verso client + deadline'] as const
+const VARIANTS = ['stock SDK', 'stock SDK + abortSignal', 'verso client', 'verso, async context on', 'verso client + deadline'] as const
 type Variant = typeof VARIANTS[number]
 const TABLE = 'client_cpu_bench'
 const KEY = { pk: { S: 'item' } }
@@ -31,7 +32,9 @@ const { values } = parseArgs({
 })
 
 if (values.child !== undefined) {
-  process.send?.(await measure(values.child as Variant, String(values.endpoint), Number(values.calls), Number(values.concurrency)))
+  const run = await measure(values.child as Variant, String(values.endpoint), Number(values.calls), Number(values.concurrency))
+  if (process.send === undefined) process.stdout.write(`${JSON.stringify(run)}\n`) // run alone, e.g. under --cpu-prof
+  else process.send(run)
   process.exit(0)
 }
 
@@ -51,11 +54,11 @@ await dynamo?.stop()
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? 0 }
 const base = median(runs.filter((r) => r.variant === 'stock SDK').map((r) => r.cpuMicrosPerCall))
 process.stdout.write(`GetItem (consistent), ${values.calls} calls per run at concurrency ${values.concurrency}, ${values.rounds} runs each, medians\n`)
-process.stdout.write(`${'client'.padEnd(26)}${'CPU µs/call'.padStart(12)}${'× stock'.padStart(9)}${'ops/s'.padStart(9)}\n`)
+process.stdout.write(`${'client'.padEnd(28)}${'CPU µs/call'.padStart(12)}${'× stock'.padStart(9)}${'ops/s'.padStart(9)}\n`)
 for (const variant of VARIANTS) {
   const mine = runs.filter((r) => r.variant === variant)
   const cpu = median(mine.map((r) => r.cpuMicrosPerCall))
-  process.stdout.write(`${variant.padEnd(26)}${cpu.toFixed(0).padStart(12)}${(cpu / base).toFixed(2).padStart(9)}${median(mine.map((r) => r.opsPerSecond)).toFixed(0).padStart(9)}\n`)
+  process.stdout.write(`${variant.padEnd(28)}${cpu.toFixed(0).padStart(12)}${(cpu / base).toFixed(2).padStart(9)}${median(mine.map((r) => r.opsPerSecond)).toFixed(0).padStart(9)}\n`)
 }
 
 async function child (variant: Variant): Promise<Run> {
@@ -69,13 +72,17 @@ async function child (variant: Variant): Promise<Run> {
 }
 
 function clientFor (variant: Variant, endpoint: string): { sender: () => DynamoSender, close: () => void } {
-  if (variant === 'stock SDK') {
+  if (variant.startsWith('stock SDK')) {
     const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' } })
-    return { sender: () => client, close: () => { client.destroy() } }
+    // How verso called the SDK before its own transport: the request's deadline as a per-call option.
+    const withSignal = { send: async (command: never) => await client.send(command, { abortSignal: AbortSignal.timeout(10_000) }) } as unknown as DynamoSender
+    return { sender: variant === 'stock SDK' ? () => client : () => withSignal, close: () => { client.destroy() } }
   }
   const client = createDynamoClient({ endpoint })
+  // Node < 24 tracks the async context with promise hooks once any is entered: what that alone costs.
+  if (variant === 'verso, async context on') underDeadline(new AbortController().signal, () => {})
   // A request's deadline is taken per request, as the repository's withDeadline() does.
-  const sender = variant === 'verso client' ? () => client : () => boundedSender(client, AbortSignal.timeout(10_000))
+  const sender = variant === 'verso client + deadline' ? () => boundedSender(client, AbortSignal.timeout(10_000)) : () => client
   return { sender, close: () => { client.destroy() } }
 }
 
