@@ -116,3 +116,33 @@ t.test('unknown entity 404, malformed id 400, a model without history 405 with a
   assertProblem(t, res, 405)
   t.equal(res.headers.allow, '')
 })
+
+t.test('verso\'s own concurrent writes never fork: the lock lets one write per version through', async (t) => {
+  const ctx = await setup(t, { models: [Person, Setting] })
+  const a = await createPerson(ctx.app)
+  // Ten writers on the same If-Match: exactly one is applied.
+  const burst = await Promise.all(Array.from({ length: 10 }, async (_, i) => await ctx.app.inject({
+    method: 'PATCH', url: `/person/${a.entity_id}`, headers: { 'if-match': etag(a.version), 'content-type': 'application/merge-patch+json' }, payload: { age: i }
+  })))
+  t.same(burst.map((r) => r.statusCode).sort(), [200, ...Array(9).fill(412)], 'one 200, nine 412')
+
+  // Five writers, each applying four updates, re-reading the current version after every 412.
+  const writers = await Promise.all(Array.from({ length: 5 }, async (_, w) => {
+    let refused = 0
+    for (let applied = 0; applied < 4;) {
+      const current = json(await ctx.app.inject({ method: 'GET', url: `/person/${a.entity_id}` }))
+      const res = await ctx.app.inject({ method: 'PATCH', url: `/person/${a.entity_id}`, headers: { 'if-match': etag(current.version), 'content-type': 'application/merge-patch+json' }, payload: { last_name: `W${w}-${applied}` } })
+      if (res.statusCode === 200) applied++
+      else if (res.statusCode === 412) refused++
+      else throw new Error(`writer ${w}: ${res.statusCode} ${res.body}`)
+    }
+    return refused
+  }))
+  t.comment(`412s while five writers applied 20 updates: ${writers.reduce((n, r) => n + r, 0)}`)
+  t.same(await integrity(ctx, a.entity_id), { linear: true, versions: 22, forks: [], gaps: [] }, 'creation + 1 + 20 versions, one chain')
+  const versions = await ctx.app.inject({ method: 'GET', url: `/person/${a.entity_id}/versions`, query: { limit: '100' } })
+  t.equal(versions.headers['verso-chain'], undefined)
+  const items = json(versions).items as Array<Record<string, any>>
+  t.equal(items.length, 22)
+  for (let i = 0; i < items.length - 1; i++) t.equal(items[i]!.previous_version, items[i + 1]!.version, `version ${items.length - i} names the one before it`)
+})
