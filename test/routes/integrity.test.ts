@@ -146,3 +146,10 @@ t.test('verso\'s own concurrent writes never fork: the lock lets one write per v
   t.equal(items.length, 22)
   for (let i = 0; i < items.length - 1; i++) t.equal(items[i]!.previous_version, items[i + 1]!.version, `version ${items.length - i} names the one before it`)
 })
+
+t.test('browsers may read Verso-Chain (CORS exposes it)', async (t) => {
+  const ctx = await setup(t, { models: [Person, Setting], config: { CORS_ORIGINS: 'https://admin.example' } })
+  const a = await createPerson(ctx.app)
+  const res = await ctx.app.inject({ method: 'GET', url: `/person/${a.entity_id}/versions`, headers: { origin: 'https://admin.example' } })
+  t.ok(String(res.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/).includes('verso-chain'))
+})
