@@ -21,8 +21,8 @@ import {
  *   pynamodb/PynamoDB pynamodb/attributes.py                  UnicodeAttribute, NumberAttribute, BooleanAttribute,
  *                                                             JSONAttribute, ListAttribute, raw MapAttribute,
  *                                                             AttributeContainer._container_serialize /
- *                                                             _container_deserialize / _set_attributes,
- *                                     pynamodb/models.py      Model.get (consistent_read=False), Model.save (PutItem)
+ *                                                             _container_deserialize / _set_attributes
+ *   pynamodb/PynamoDB pynamodb/models.py                      Model.get (consistent_read=False), Model.save (PutItem)
  *
  * Two save paths (RococoRepositoryOptions.savePath):
  *   'documented'  the adapter as Rococo's DynamoDB guide describes it: `save_versioned` reads the current item and
