@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Model } from '../src/models/define.js'
 import { loadModels } from '../src/models/load-models.js'
-import { CHAIN_ATTRIBUTES, chainReport, type ChainReport } from '../src/repository/integrity.js'
+import { CHAIN_ATTRIBUTES, chainReport, type ChainReport, type VersionRef } from '../src/repository/integrity.js'
 import { createDynamoClient } from '../src/storage/client.js'
 import type { Item } from '../src/storage/item-mapping.js'
 import { modelTables } from '../src/storage/table-names.js'
@@ -75,7 +75,7 @@ export async function verifyModel (options: VerifyOptions): Promise<VerifyResult
   const check = async (current: Item): Promise<void> => {
     const id = current.entity_id?.S
     if (id === undefined) return
-    const items: Item[] = [current]
+    const items: Item[] = []
     // Consistent: a predecessor audited just before the main item was read must be seen.
     const pages = paginateQuery({ client }, {
       TableName: audit,
@@ -86,7 +86,7 @@ export async function verifyModel (options: VerifyOptions): Promise<VerifyResult
       ConsistentRead: true
     })
     for await (const page of pages) items.push(...(page.Items ?? []))
-    const report = chainReport(items)
+    const report = chainReport(current, items)
     result.entities++
     result.versions += report.versions
     if (!report.linear) {
@@ -114,14 +114,15 @@ async function eachLimited<T> (items: readonly T[], limit: number, fn: (item: T)
   }))
 }
 
-const describe = (v: { version: string, changed_on?: string, changed_by_id?: string }): string =>
+const describe = (v: VersionRef): string =>
   `${v.version}${v.changed_on === undefined ? '' : ` (${v.changed_on}${v.changed_by_id === undefined ? '' : ` by ${v.changed_by_id}`})`}`
 
-/** The report as text: the counts, then each broken entity with its forks and gaps. */
+/** The report as text: the counts, then each broken entity with its forks (the child now current marked) and gaps. */
 export function formatReport (result: VerifyResult): string {
   const lines = [`${result.model}: ${result.entities} entities checked, ${result.versions} versions, ${result.broken} broken`]
   for (const { entity_id: id, report } of result.listed) {
-    for (const fork of report.forks) lines.push(`${id}: fork at ${describe(fork.parent)}: ${fork.children.map(describe).join(', ')}`)
+    const child = (v: VersionRef): string => `${describe(v)}${v.version === report.current_version ? ' [current]' : ''}`
+    for (const fork of report.forks) lines.push(`${id}: fork at ${describe(fork.parent)}: ${fork.children.map(child).join(', ')}`)
     for (const gap of report.gaps) lines.push(`${id}: gap: ${gap.version} is stored nowhere, named by ${gap.named_by.map(describe).join(', ')}`)
   }
   if (result.broken > result.listed.length) lines.push(`… and ${result.broken - result.listed.length} more broken entities`)

@@ -126,8 +126,9 @@ export class VersionHistory {
 
   /** Every version of the entity, sorted by `changed_on` (newest first), then the page after the cursor. */
   private async listSlowly (model: Model, id: string, query: HistoryQuery): Promise<HistoryPage | undefined> {
-    const all = await this.everyVersion(model, id)
-    if (all === undefined) return undefined
+    const read = await this.everyVersion(model, id)
+    if (read === undefined) return undefined
+    const { all, chain } = read
     const start = query.cursor === undefined ? 0 : all.findIndex((item) => versionOf(item) === query.cursor?.after) + 1
     const rest = all.slice(start).filter((item) => within(item, query))
     const pageItems = rest.slice(0, query.limit)
@@ -135,14 +136,13 @@ export class VersionHistory {
     return {
       items: pageItems.map((item) => fromItem(model, item)),
       ...(rest.length > query.limit && last !== undefined ? { next: { after: versionOf(last)!, next: previousOf(last) ?? '', slow: true } } : {}),
-      chain: chainReport(all)
+      chain
     }
   }
 
   /** Whether the entity's versions form one chain (every version is read); undefined when it does not exist. */
   async integrity (model: Model, id: string): Promise<ChainReport | undefined> {
-    const all = await this.everyVersion(model, id)
-    return all === undefined ? undefined : chainReport(all)
+    return (await this.everyVersion(model, id))?.chain
   }
 
   /** A replaced version, from the audit table. */
@@ -192,10 +192,10 @@ export class VersionHistory {
     const successor = before.items.find((item) => micros(item) > at) ?? after ?? main
     // With UUIDv4 keys (Rococo) the item after the bound by key may still be before `at` in time: check both.
     if (micros(successor) > at && previousOf(successor) === (versionOf(candidate) ?? ZERO_ID)) return { ...(candidate === undefined ? {} : { item: candidate }) }
-    const all = await this.everyVersion(model, id)
-    if (all === undefined) return undefined
-    const item = all.find((item) => micros(item) <= at)
-    return { ...(item === undefined ? {} : { item }), chain: chainReport(all) }
+    const read = await this.everyVersion(model, id)
+    if (read === undefined) return undefined
+    const item = read.all.find((item) => micros(item) <= at)
+    return { ...(item === undefined ? {} : { item }), chain: read.chain }
   }
 
   private async firstAfter (model: Model, id: string, bound: string): Promise<Item | undefined> {
@@ -209,11 +209,11 @@ export class VersionHistory {
     return page.items[0]
   }
 
-  /** The slow path: the main item and the whole audit partition, newest `changed_on` first. */
-  private async everyVersion (model: Model, id: string): Promise<Item[] | undefined> {
+  /** The slow path: the main item and the whole audit partition, newest `changed_on` first, and whether they are one chain. */
+  private async everyVersion (model: Model, id: string): Promise<{ all: Item[], chain: ChainReport } | undefined> {
     const main = await this.readMain(model, id)
     if (main === undefined) return undefined
-    const items: Item[] = [main]
+    const items: Item[] = []
     let start: Item | undefined
     do {
       const page = await this.query({
@@ -226,7 +226,9 @@ export class VersionHistory {
       items.push(...page.items)
       start = page.lastKey
     } while (start !== undefined)
-    return items.sort((a, b) => micros(b) - micros(a) || (versionOf(b) ?? '').localeCompare(versionOf(a) ?? ''))
+    const chain = chainReport(main, items)
+    items.push(main)
+    return { all: items.sort((a, b) => micros(b) - micros(a) || (versionOf(b) ?? '').localeCompare(versionOf(a) ?? '')), chain }
   }
 
   private async readMain (model: Model, id: string): Promise<Item | undefined> {

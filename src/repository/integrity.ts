@@ -24,6 +24,8 @@ export interface Gap {
 export interface ChainReport {
   /** No fork and no gap: the versions form one chain from the creation to the current version. */
   linear: boolean
+  /** The version in the main table: of a fork's children, the one that won. */
+  current_version: string
   /** Versions read (the current one and the audit table's). */
   versions: number
   forks: Fork[]
@@ -49,10 +51,10 @@ const byTime = (a: VersionRef, b: VersionRef): number =>
  * another writer made by hand). A version that appears twice (the current one copied into the audit table by
  * a writer that then failed) counts once. Pure: the caller reads the items.
  */
-export function chainReport (items: Iterable<Item>): ChainReport {
+export function chainReport (current: Item, audit: Iterable<Item>): ChainReport {
   const versions = new Map<string, VersionRef>()
   const children = new Map<string, VersionRef[]>()
-  for (const item of items) {
+  for (const item of [current, ...audit]) {
     const ref = refOf(item)
     if (ref.version === '' || versions.has(ref.version)) continue
     versions.set(ref.version, ref)
@@ -71,7 +73,7 @@ export function chainReport (items: Iterable<Item>): ChainReport {
   }
   forks.sort((a, b) => byTime(a.children[0]!, b.children[0]!))
   gaps.sort((a, b) => byTime(a.named_by[0]!, b.named_by[0]!))
-  return { linear: forks.length === 0 && gaps.length === 0, versions: versions.size, forks, gaps }
+  return { linear: forks.length === 0 && gaps.length === 0, current_version: current.version?.S ?? '', versions: versions.size, forks, gaps }
 }
 
 /** What the Verso-Chain header says of a history that is not one chain: `forked`, `gapped`, or both. */

@@ -48,6 +48,7 @@ const VersionRef = Type.Object({
 const EXAMPLE_PARENT = { version: '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f', changed_on: '2026-11-26T23:51:48.540000+00:00', changed_by_id: '00000000000040008000000000000000' }
 const IntegrityReport = Type.Object({
   linear: Type.Boolean({ description: 'true when the versions form one chain from the creation to the current version' }),
+  current_version: Type.String({ description: 'The version in the main table: of a fork\'s children, the one that won' }),
   versions: Type.Integer({ minimum: 1, description: 'Versions read: the current one and the replaced ones in the audit table' }),
   forks: Type.Array(Type.Object({
     parent: Type.Object({ ...VersionRef.properties }, { additionalProperties: false, description: 'The predecessor they all name (only its version when it is missing too, or the zero id of two creations)' }),
@@ -61,6 +62,7 @@ const IntegrityReport = Type.Object({
   additionalProperties: false,
   examples: [{
     linear: false,
+    current_version: '6f1c2b9e0d8a4c7b9e3f5a1d2c4b6e8f',
     versions: 3,
     forks: [{
       parent: EXAMPLE_PARENT,

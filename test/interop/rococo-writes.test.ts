@@ -172,7 +172,7 @@ async function books (t: Test, savePath: 'documented' | 'published'): Promise<vo
 
   const verStale = await app.inject({ method: 'PATCH', url: `/book/${id}`, headers: { 'if-match': etag(restored.version), 'content-type': 'application/merge-patch+json' }, payload: '{"rating":2}' })
   t.equal(verStale.statusCode, 412, 'verso refuses a write based on the version Rococo replaced')
-  t.same(json(await app.inject({ method: 'GET', url: `/book/${id}/integrity` })), { linear: true, versions: history.length, forks: [], gaps: [] }, 'taking turns, the two writers keep one chain')
+  t.same(json(await app.inject({ method: 'GET', url: `/book/${id}/integrity` })), { linear: true, current_version: history[0]!.version, versions: history.length, forks: [], gaps: [] }, 'taking turns, the two writers keep one chain')
 
   // A Rococo save based on a replaced version: the documented adapter locks on the same attribute as verso and
   // writes nothing; the published main branch does not lock, and forks the chain (./rococo-races.test.ts races it).

@@ -52,7 +52,7 @@ t.test('a history verso wrote is linear, and its answers carry no Verso-Chain', 
   const a = await createPerson(ctx.app)
   const b = await patch(ctx, a.entity_id, a.version, { age: 36 })
   const c = await patch(ctx, a.entity_id, b.version, { age: 37 })
-  t.same(await integrity(ctx, a.entity_id), { linear: true, versions: 3, forks: [], gaps: [] })
+  t.same(await integrity(ctx, a.entity_id), { linear: true, current_version: c.version, versions: 3, forks: [], gaps: [] })
   const versions = await ctx.app.inject({ method: 'GET', url: `/person/${a.entity_id}/versions` })
   t.same(json(versions).items.map((e: any) => e.version), [c.version, b.version, a.version])
   t.equal(versions.headers['verso-chain'], undefined)
@@ -74,6 +74,7 @@ t.test('a fork: found by /integrity, flagged on /versions and on as_of answers r
 
   t.same(await integrity(ctx, a.entity_id), {
     linear: false,
+    current_version: c.version,
     versions: 3,
     forks: [{ parent: refOf(a), children: [refOf(b), c] }],
     gaps: []
@@ -101,7 +102,7 @@ t.test('a gap: a predecessor stored nowhere', async (t) => {
   const b = await patch(ctx, a.entity_id, a.version, { age: 36 })
   const c = await patch(ctx, a.entity_id, b.version, { age: 37 })
   await ctx.client.send(new DeleteItemCommand({ TableName: ctx.tables(Person).audit, Key: { entity_id: { S: a.entity_id }, version: { S: b.version } } }))
-  t.same(await integrity(ctx, a.entity_id), { linear: false, versions: 2, forks: [], gaps: [{ version: b.version, named_by: [refOf(c)] }] })
+  t.same(await integrity(ctx, a.entity_id), { linear: false, current_version: c.version, versions: 2, forks: [], gaps: [{ version: b.version, named_by: [refOf(c)] }] })
   const versions = await ctx.app.inject({ method: 'GET', url: `/person/${a.entity_id}/versions` })
   t.equal(versions.headers['verso-chain'], 'gapped')
   t.same(json(versions).items.map((e: any) => e.version), [c.version, a.version])
@@ -139,10 +140,10 @@ t.test('verso\'s own concurrent writes never fork: the lock lets one write per v
     return refused
   }))
   t.comment(`412s while five writers applied 20 updates: ${writers.reduce((n, r) => n + r, 0)}`)
-  t.same(await integrity(ctx, a.entity_id), { linear: true, versions: 22, forks: [], gaps: [] }, 'creation + 1 + 20 versions, one chain')
   const versions = await ctx.app.inject({ method: 'GET', url: `/person/${a.entity_id}/versions`, query: { limit: '100' } })
   t.equal(versions.headers['verso-chain'], undefined)
   const items = json(versions).items as Array<Record<string, any>>
+  t.same(await integrity(ctx, a.entity_id), { linear: true, current_version: items[0]!.version, versions: 22, forks: [], gaps: [] }, 'creation + 1 + 20 versions, one chain')
   t.equal(items.length, 22)
   for (let i = 0; i < items.length - 1; i++) t.equal(items[i]!.previous_version, items[i + 1]!.version, `version ${items.length - i} names the one before it`)
 })

@@ -67,7 +67,7 @@ t.test('a forked chain: exit 1, the entity and its fork named', async (t) => {
   t.equal(out.code, 1, 'exit 1')
   const lines = out.stdout.trimEnd().split('\n')
   t.equal(lines[0], 'person: 3 entities checked, 7 versions, 1 broken')
-  t.match(lines[1], new RegExp(`^${id}: fork at ${String(second!.previous_version)} \\(.+\\): ${String(second!.version)} \\(.+\\), ${fork} \\(2030-01-01T00:00:00\\+00:00 by 00000000000040008000000000000000\\)$`))
+  t.match(lines[1], new RegExp(`^${id}: fork at ${String(second!.previous_version)} \\(.+\\): ${String(second!.version)} \\(.+\\), ${fork} \\(2030-01-01T00:00:00\\+00:00 by 00000000000040008000000000000000\\) \\[current\\]$`))
   t.equal(lines.length, 2)
   const report = JSON.parse((await verify(ctx, 'person', '--json')).stdout)
   t.same(report.listed.map((b: any) => [b.entity_id, b.report.forks.length, b.report.gaps.length]), [[id, 1, 0]])
