@@ -5,6 +5,7 @@ import { guarded } from '../storage/errors.js'
 import { fromItem, type Entity, type Item } from '../storage/item-mapping.js'
 import { modelTables } from '../storage/table-names.js'
 import type { DynamoSender } from '../storage/client.js'
+import { chainReport, type ChainReport } from './integrity.js'
 
 /** Where a history page ends: the last version returned and the version the chain says comes next. */
 export interface HistoryCursor {
@@ -25,6 +26,14 @@ export interface HistoryQuery {
 export interface HistoryPage {
   items: Entity[]
   next?: HistoryCursor
+  /** Set when the whole history was read for this page (the slow path): whether it is one chain. */
+  chain?: ChainReport
+}
+
+/** The version current at an instant, and the chain report when the whole history had to be read for it. */
+export interface AsOfAnswer {
+  entity: Entity
+  chain?: ChainReport
 }
 
 const V7 = /^[0-9a-f]{12}7[0-9a-f]{19}$/
@@ -50,7 +59,8 @@ const linked = (items: readonly Item[]): boolean => items.every((item, i) => i =
  * time order and a page is one Query. Whether that holds is checked, not assumed: the items read must link
  * through `previous_version`, across page boundaries too. A history that does not (it holds versions Rococo
  * wrote, UUIDv4) is read whole and sorted by `changed_on` instead: correct, at the cost of reading every
- * version of the entity for each page.
+ * version of the entity for each page. A history read whole is also checked for forks and gaps (chainReport),
+ * at no further round trip; one read the fast way has just been proven linked along the versions read.
  */
 export class VersionHistory {
   constructor (private readonly client: DynamoSender, private readonly prefix: string) {}
@@ -116,16 +126,23 @@ export class VersionHistory {
 
   /** Every version of the entity, sorted by `changed_on` (newest first), then the page after the cursor. */
   private async listSlowly (model: Model, id: string, query: HistoryQuery): Promise<HistoryPage | undefined> {
-    const all = await this.everyVersion(model, id)
-    if (all === undefined) return undefined
+    const read = await this.everyVersion(model, id)
+    if (read === undefined) return undefined
+    const { all, chain } = read
     const start = query.cursor === undefined ? 0 : all.findIndex((item) => versionOf(item) === query.cursor?.after) + 1
     const rest = all.slice(start).filter((item) => within(item, query))
     const pageItems = rest.slice(0, query.limit)
     const last = pageItems[pageItems.length - 1]
     return {
       items: pageItems.map((item) => fromItem(model, item)),
-      ...(rest.length > query.limit && last !== undefined ? { next: { after: versionOf(last)!, next: previousOf(last) ?? '', slow: true } } : {})
+      ...(rest.length > query.limit && last !== undefined ? { next: { after: versionOf(last)!, next: previousOf(last) ?? '', slow: true } } : {}),
+      chain
     }
+  }
+
+  /** Whether the entity's versions form one chain (every version is read); undefined when it does not exist. */
+  async integrity (model: Model, id: string): Promise<ChainReport | undefined> {
+    return (await this.everyVersion(model, id))?.chain
   }
 
   /** A replaced version, from the audit table. */
@@ -144,14 +161,16 @@ export class VersionHistory {
   /**
    * The version that was current at `at` (microseconds): the main item, the newest audit version at or
    * before that instant and the first one after it are read at once (one round trip). The answer is proven by
-   * the chain: the version after the instant must name the candidate as its predecessor.
+   * the chain: the version after the instant must name the candidate as its predecessor. When it does not,
+   * every version is read, and the answer carries the chain report.
    */
-  async asOf (model: Model, id: string, at: number): Promise<Entity | undefined> {
-    const item = await this.itemAsOf(model, id, at)
-    return item === undefined ? undefined : fromItem(model, item)
+  async asOf (model: Model, id: string, at: number): Promise<AsOfAnswer | undefined> {
+    const found = await this.itemAsOf(model, id, at)
+    if (found?.item === undefined) return undefined
+    return { entity: fromItem(model, found.item), ...(found.chain === undefined ? {} : { chain: found.chain }) }
   }
 
-  private async itemAsOf (model: Model, id: string, at: number): Promise<Item | undefined> {
+  private async itemAsOf (model: Model, id: string, at: number): Promise<{ item?: Item, chain?: ChainReport } | undefined> {
     const { audit } = modelTables(this.prefix, model)
     const bound = v7Ceiling(at)
     const [main, before, after] = await Promise.all([
@@ -167,14 +186,16 @@ export class VersionHistory {
       this.firstAfter(model, id, bound)
     ])
     if (main === undefined) return undefined
-    if (micros(main) <= at) return main
+    if (micros(main) <= at) return { item: main }
     // At most one version per millisecond, so of the two read before the bound one may still be after `at`.
     const candidate = before.items.find((item) => micros(item) <= at)
     const successor = before.items.find((item) => micros(item) > at) ?? after ?? main
     // With UUIDv4 keys (Rococo) the item after the bound by key may still be before `at` in time: check both.
-    if (micros(successor) > at && previousOf(successor) === (versionOf(candidate) ?? ZERO_ID)) return candidate
-    const all = await this.everyVersion(model, id)
-    return all?.find((item) => micros(item) <= at)
+    if (micros(successor) > at && previousOf(successor) === (versionOf(candidate) ?? ZERO_ID)) return { ...(candidate === undefined ? {} : { item: candidate }) }
+    const read = await this.everyVersion(model, id)
+    if (read === undefined) return undefined
+    const item = read.all.find((item) => micros(item) <= at)
+    return { ...(item === undefined ? {} : { item }), chain: read.chain }
   }
 
   private async firstAfter (model: Model, id: string, bound: string): Promise<Item | undefined> {
@@ -188,11 +209,11 @@ export class VersionHistory {
     return page.items[0]
   }
 
-  /** The slow path: the main item and the whole audit partition, newest `changed_on` first. */
-  private async everyVersion (model: Model, id: string): Promise<Item[] | undefined> {
+  /** The slow path: the main item and the whole audit partition, newest `changed_on` first, and whether they are one chain. */
+  private async everyVersion (model: Model, id: string): Promise<{ all: Item[], chain: ChainReport } | undefined> {
     const main = await this.readMain(model, id)
     if (main === undefined) return undefined
-    const items: Item[] = [main]
+    const items: Item[] = []
     let start: Item | undefined
     do {
       const page = await this.query({
@@ -205,7 +226,9 @@ export class VersionHistory {
       items.push(...page.items)
       start = page.lastKey
     } while (start !== undefined)
-    return items.sort((a, b) => micros(b) - micros(a) || (versionOf(b) ?? '').localeCompare(versionOf(a) ?? ''))
+    const chain = chainReport(main, items)
+    items.push(main)
+    return { all: items.sort((a, b) => micros(b) - micros(a) || (versionOf(b) ?? '').localeCompare(versionOf(a) ?? '')), chain }
   }
 
   private async readMain (model: Model, id: string): Promise<Item | undefined> {

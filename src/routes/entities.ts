@@ -14,6 +14,8 @@ import { describePlan, planQuery, type Plan } from '../repository/query.js'
 import { parseFilters } from '../http/filters.js'
 import type { Entity, Item } from '../storage/item-mapping.js'
 import { instant } from '../http/instant.js'
+import { ChainHeader, markChain } from './history.js'
+import type { AsOfAnswer } from '../repository/history.js'
 
 const JSON_TYPES = ['application/json']
 const PATCH_TYPES = JSON_MEDIA_TYPES
@@ -122,7 +124,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       querystring: versioned ? ReadAsOf : IncludeDeleted,
       headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'Answer 304 when this entity tag is current' })) }),
       response: {
-        200: withETag(`The current ${name}`),
+        200: versioned ? { ...withETag(`The current ${name}`), headers: { etag: ETagHeader, 'verso-chain': ChainHeader } } : withETag(`The current ${name}`),
         304: { type: 'null', description: 'Not modified: the If-None-Match tag is current' },
         ...problemResponses(400, 404, 503)
       }
@@ -130,8 +132,10 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const { include_deleted: includeDeleted, as_of: asOf } = request.query as { include_deleted: boolean, as_of?: string }
-    const entity = asOf === undefined ? await repository.withDeadline().get(model, id) : await repository.withDeadline().history.asOf(model, id, instant(asOf))
+    const answer: Partial<AsOfAnswer> | undefined = asOf === undefined ? { entity: await repository.withDeadline().get(model, id) } : await repository.withDeadline().history.asOf(model, id, instant(asOf))
+    const entity = answer?.entity
     if (entity === undefined || (entity.active === false && !includeDeleted)) throw entityNotFound(name, id)
+    markChain(reply, answer?.chain)
     if (versioned && notModified(request.headers['if-none-match'], entity.version)) {
       return reply.code(304).header('etag', etagOf(entity.version)).send()
     }

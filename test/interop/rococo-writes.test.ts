@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { applyPatch, type Operation } from 'rfc6902'
 import { Book } from '../../src/models/book.js'
@@ -47,7 +47,11 @@ async function versions (ctx: TestContext, path: string, id: string): Promise<In
   return json(res).items
 }
 
-t.test('books saved by Rococo: verso reads, lists (index and scan), shows history, writes on top; Rococo writes on top again', async (t) => {
+for (const savePath of ['documented', 'published'] as const) {
+  t.test(`books saved by Rococo (${savePath} save path): verso reads, lists (index and scan), shows history, writes on top; Rococo writes on top again`, async (t) => { await books(t, savePath) })
+}
+
+async function books (t: Test, savePath: 'documented' | 'published'): Promise<void> {
   const ctx = await setup(t, { models: interopModels })
   const { app } = ctx
   const clock = clockOf([
@@ -55,7 +59,7 @@ t.test('books saved by Rococo: verso reads, lists (index and scan), shows histor
     at('2025-02-04T10:00:00.000Z') + 500_000, at('2025-02-05T10:00:00.000Z') + 250, at('2025-02-06T10:00:00.000Z') + 999_999,
     at('2025-02-07T10:00:00.000Z') + 42
   ])
-  const rococo = new RococoRepository(ctx.client, RococoBook, { prefix: ctx.prefix, userId: WRITER, clock })
+  const rococo = new RococoRepository(ctx.client, RococoBook, { prefix: ctx.prefix, userId: WRITER, clock, savePath })
   t.equal(rococo.table, ctx.tables(Book).main, 'Rococo\'s table for class Book is verso\'s (the lower-cased class name)')
   t.equal(rococo.auditTable, ctx.tables(Book).audit)
 
@@ -166,13 +170,23 @@ t.test('books saved by Rococo: verso reads, lists (index and scan), shows histor
   for (let i = 0; i < history.length - 1; i++) t.equal(history[i]!.previous_version, history[i + 1]!.version, `version ${history.length - i} links to its predecessor`)
   t.same(history[1], restored, 'Rococo\'s audit copy of verso\'s version reads back as verso wrote it')
 
-  // Both writers lock on the same attribute: a Rococo save based on a replaced version writes nothing.
-  const old = { ...structuredClone(k3), rating: 1 }
-  await t.rejects(rococo.save(old), { name: 'DynamoDbOptimisticLockError', message: /^Version conflict/ }, 'DynamoDbOptimisticLockError')
-  t.same(json(await app.inject({ method: 'GET', url: `/book/${id}` })), current, 'nothing written')
   const verStale = await app.inject({ method: 'PATCH', url: `/book/${id}`, headers: { 'if-match': etag(restored.version), 'content-type': 'application/merge-patch+json' }, payload: '{"rating":2}' })
-  t.equal(verStale.statusCode, 412, 'and verso refuses a write based on the version Rococo replaced')
-})
+  t.equal(verStale.statusCode, 412, 'verso refuses a write based on the version Rococo replaced')
+  t.same(json(await app.inject({ method: 'GET', url: `/book/${id}/integrity` })), { linear: true, current_version: history[0]!.version, versions: history.length, forks: [], gaps: [] }, 'taking turns, the two writers keep one chain')
+
+  // A Rococo save based on a replaced version: the documented adapter locks on the same attribute as verso and
+  // writes nothing; the published main branch does not lock, and forks the chain (./rococo-races.test.ts races it).
+  const old = { ...structuredClone(k3), rating: 1 }
+  if (savePath === 'documented') {
+    await t.rejects(rococo.save(old), { name: 'DynamoDbOptimisticLockError', message: /^Version conflict/ }, 'DynamoDbOptimisticLockError')
+    t.same(json(await app.inject({ method: 'GET', url: `/book/${id}` })), current, 'nothing written')
+  } else {
+    await rococo.save(old)
+    t.equal(json(await app.inject({ method: 'GET', url: `/book/${id}` })).rating, 1, 'the stale save replaced the current version')
+    const report = json(await app.inject({ method: 'GET', url: `/book/${id}/integrity` }))
+    t.same(report.forks.map((f: any) => [f.parent.version, f.children.map((c: any) => c.version)]), [[k3.version, [json(put).version, (old as Instance).version]]], 'K3 forks: verso\'s PUT and the stale save')
+  }
+}
 
 t.test('people saved by Rococo: dict fields as Python JSON text, None left out, a UUID user id with dashes', async (t) => {
   const ctx = await setup(t, { models: interopModels })

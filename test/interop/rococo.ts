@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import {
-  GetItemCommand, QueryCommand, TransactionCanceledException, TransactWriteItemsCommand,
+  GetItemCommand, PutItemCommand, QueryCommand, TransactionCanceledException, TransactWriteItemsCommand,
   type AttributeValue, type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 
@@ -15,13 +15,24 @@ import {
  *                                                             use_audit_table = True, save_calculated_fields = False
  *   EcorRouge/rococo  rococo/repositories/dynamodb/dynamodb_repository.py   save, delete, get_one, get_many
  *   EcorRouge/rococo  rococo/data/dynamodb.py                 _map_type_to_attribute, _generate_pynamo_model,
- *                                                             save_versioned, _get_current_version_for_audit,
+ *                                                             move_entity_to_audit_table, save,
  *                                                             _execute_query_or_scan
  *   EcorRouge/rococo  rococo/messaging/rabbitmq.py, sqs.py    send_message: json.dumps(message)
  *   pynamodb/PynamoDB pynamodb/attributes.py                  UnicodeAttribute, NumberAttribute, BooleanAttribute,
  *                                                             JSONAttribute, ListAttribute, raw MapAttribute,
  *                                                             AttributeContainer._container_serialize /
  *                                                             _container_deserialize / _set_attributes
+ *   pynamodb/PynamoDB pynamodb/models.py                      Model.get (consistent_read=False), Model.save (PutItem)
+ *
+ * Two save paths (RococoRepositoryOptions.savePath):
+ *   'documented'  the adapter as Rococo's DynamoDB guide describes it: `save_versioned` reads the current item and
+ *                 writes the audit copy and the new version in one TransactWriteItems, on condition
+ *                 `version = previous_version`. No such function is in any branch of EcorRouge/rococo read (main
+ *                 at 32dd092 and the others): it is the design, kept so verso is tested against it too.
+ *   'published'   what main at 32dd092 does: DynamoDbRepository.save calls move_entity_to_audit_table (GetItem of
+ *                 the current item, then a plain PutItem of it into the audit table) and then adapter.save (a plain
+ *                 PutItem of the new version): three calls, no transaction, no condition. Two writers on the same
+ *                 version both succeed; the later put wins and the other update is lost.
  */
 
 type Row = Record<string, AttributeValue>
@@ -298,6 +309,13 @@ export interface RococoRepositoryOptions {
   userIdIsUuidObject?: boolean
   /** The clock of `datetime.now(timezone.utc)`, in microseconds. */
   clock?: () => number
+  /** Which Rococo saves (see the top of this file); 'documented' by default. */
+  savePath?: 'documented' | 'published'
+}
+
+/** Where a test may act in the middle of a published save: after its GetItem of the current item, before its puts. */
+export interface SaveSteps {
+  afterRead?: () => Promise<void>
 }
 
 /** DynamoDbRepository (dynamodb_repository.py) with DynamoDbAdapter (data/dynamodb.py), for a VersionedModel. */
@@ -328,19 +346,47 @@ export class RococoRepository {
     }
   }
 
-  /** dynamodb_repository.py save(): _process_data_before_save, then adapter.save_versioned, then hydrate. */
-  async save (instance: Instance): Promise<Instance> {
+  /** dynamodb_repository.py save(): _process_data_before_save, then the adapter's save path, then hydrate. */
+  async save (instance: Instance, steps: SaveSteps = {}): Promise<Instance> {
     const payload = this.processDataBeforeSave(instance)
-    Object.assign(instance, await this.saveVersioned(payload))
+    Object.assign(instance, await this.write(instance, payload, steps))
     return instance
   }
 
-  /** dynamodb_repository.py delete(): prepare_for_save, `active = False`, as_dict, save_versioned. */
-  async delete (instance: Instance): Promise<Instance> {
+  /** dynamodb_repository.py delete(): prepare_for_save, `active = False`, as_dict, then the adapter's save path. */
+  async delete (instance: Instance, steps: SaveSteps = {}): Promise<Instance> {
     this.prepareForSave(instance)
     instance.active = false
-    Object.assign(instance, await this.saveVersioned(this.asDict(instance)))
+    Object.assign(instance, await this.write(instance, this.asDict(instance), steps))
     return instance
+  }
+
+  private async write (instance: Instance, payload: Instance, steps: SaveSteps): Promise<Instance> {
+    if (this.options.savePath !== 'published') return await this.saveVersioned(payload)
+    // use_audit_table is True: `if previous_version and previous_version != get_uuid_hex(0)`.
+    const previous = instance.previous_version
+    if (typeof previous === 'string' && previous !== '' && previous !== getUuidHex(0)) await this.moveEntityToAuditTable(String(payload.entity_id), steps)
+    return await this.plainSave(payload)
+  }
+
+  /**
+   * data/dynamodb.py move_entity_to_audit_table: `pynamo_model.get(entity_id)` (GetItem, consistent_read=False),
+   * `pynamo_audit_model(**item.attribute_values).save()` (PutItem, no condition); DoesNotExist is ignored. What
+   * it copies is whatever is current when it reads, not the version the instance was based on.
+   */
+  private async moveEntityToAuditTable (entityId: string, steps: SaveSteps): Promise<void> {
+    const { Item: current } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { entity_id: { S: entityId } }, ConsistentRead: false }))
+    await steps.afterRead?.()
+    if (current === undefined) return
+    const { values } = fromPynamoItem(this.model, current)
+    await this.client.send(new PutItemCommand({ TableName: this.auditTable, Item: toPynamoItem(this.model, values) }))
+  }
+
+  /** data/dynamodb.py save: `pynamo_model(**data).save()`, a PutItem with no condition; returns attribute_values. */
+  private async plainSave (data: Instance): Promise<Instance> {
+    const item = toPynamoItem(this.model, data)
+    await this.client.send(new PutItemCommand({ TableName: this.table, Item: item }))
+    return fromPynamoItem(this.model, item).values
   }
 
   /**
@@ -401,11 +447,12 @@ export class RococoRepository {
   }
 
   /**
-   * data/dynamodb.py save_versioned: a first version (previous_version None or the zero id) is one conditional
-   * put (`entity_id` does not exist). Otherwise the current item is read (consistent read); it must exist and
-   * carry `version == previous_version`; it is re-created from its attribute_values as an audit item and both
-   * go in one transaction: audit put if entity_id and version do not exist, main put if `version =
-   * previous_version`. A failed condition is DynamoDbOptimisticLockError. Returns `item.attribute_values`.
+   * The documented adapter's save_versioned (see the top of this file): a first version (previous_version None
+   * or the zero id) is one conditional put (`entity_id` does not exist). Otherwise the current item is read
+   * (consistent read); it must exist and carry `version == previous_version`; it is re-created from its
+   * attribute_values as an audit item and both go in one transaction: audit put if entity_id and version do not
+   * exist, main put if `version = previous_version`. A failed condition is DynamoDbOptimisticLockError.
+   * Returns `item.attribute_values`.
    */
   private async saveVersioned (data: Instance): Promise<Instance> {
     if (!data.entity_id) throw new Error("save_versioned failed: 'entity_id' is required in data")

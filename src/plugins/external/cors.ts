@@ -4,7 +4,7 @@ import cors from '@fastify/cors'
 /** Request headers a browser client may send: preconditions, idempotency, credentials, tracing. */
 const ALLOWED_HEADERS = ['Content-Type', 'Authorization', 'X-Api-Key', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-Id', 'traceparent', 'tracestate']
 /** Response headers a browser client may read besides the CORS-safelisted ones. */
-const EXPOSED_HEADERS = ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'X-Query-Plan', 'Accept-Patch']
+const EXPOSED_HEADERS = ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'X-Query-Plan', 'Accept-Patch', 'Verso-Chain']
 
 /** `*` or a comma-separated list of origins (CORS_ORIGINS, validated by the config schema). */
 export function parseOrigins (value: string): '*' | string[] {
