@@ -65,11 +65,12 @@ export const headersTooLarge = (): VersoError =>
 export const requestTimeout = (): VersoError =>
   new VersoError('VERSO_REQUEST_TIMEOUT', 408, 'Request timeout', 'The request was not received in time.')
 
-export const scanRefused = (model: { name: string, indexes: ReadonlyArray<{ name: string, hash: string }> }): VersoError =>
+/** `served`: the filters an index would serve (indexedFilters in src/repository/query.ts). */
+export const scanRefused = (model: string, served: readonly string[]): VersoError =>
   new VersoError('VERSO_SCAN_REFUSED', 400, 'Scan refused',
-    `SCAN_POLICY=deny: this query would scan the whole ${model.name} table. ${model.indexes.length === 0
-      ? `${model.name} has no index.`
-      : `Filter for equality on ${model.indexes.map((i) => `${i.hash} (index ${i.name})`).join(' or ')}.`}`)
+    `SCAN_POLICY=deny: this query would scan the whole ${model} table. ${served.length === 0
+      ? `${model} has no index.`
+      : `An index serves a filter only when it names all of the index's key fields (an index holds only the items that have them): ${served.join(' or ')}.`}`)
 
 export const authenticationRequired = (how: string): VersoError =>
   new VersoError('VERSO_AUTHENTICATION_REQUIRED', 401, 'Authentication required', `This request needs credentials: ${how}.`)

@@ -10,7 +10,7 @@ import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import { bodyValidator } from '../http/validation.js'
 import type { EntityRepository } from '../repository/repository.js'
-import { describePlan, planQuery, type Plan } from '../repository/query.js'
+import { describePlan, indexedFilters, planQuery, type Plan } from '../repository/query.js'
 import { parseFilters } from '../http/filters.js'
 import type { Entity, Item } from '../storage/item-mapping.js'
 import { instant } from '../http/instant.js'
@@ -141,10 +141,10 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   /** The conditions of a list or count, the plan that serves them, and the refusal of a scan when policy says so. */
   const planFor = (query: Record<string, unknown>, order?: 'asc' | 'desc'): Plan => {
     const plan = planQuery(model, parseFilters(model, query), order)
-    if (plan.kind === 'scan' && scanPolicy === 'deny') throw scanRefused(model)
+    if (plan.kind === 'scan' && scanPolicy === 'deny') throw scanRefused(model.name, indexedFilters(model))
     return plan
   }
-  const planDescription = 'Filters that compare an index\'s hash field for equality are served by a Query on that index (X-Query-Plan: index:<name>); anything else by a Scan (X-Query-Plan: scan), which SCAN_POLICY=deny refuses with 400.'
+  const planDescription = 'Filters that compare an index\'s hash field for equality, and put a condition on its range field when it has one (eq, lt, lte, gt, gte, between, begins_with or exists.true), are served by a Query on that index (X-Query-Plan: index:<name>); anything else by a Scan (X-Query-Plan: scan), which SCAN_POLICY=deny refuses with 400. An index holds only items that have its key fields, so this is what makes both give the same answer.'
 
   app.get(base, {
     schema: {
