@@ -16,9 +16,10 @@ export function validateMerged (validate: ValidateFunction, merged: Record<strin
     if (field === undefined) continue
     const pointer = field.path.slice('/x'.length)
     if (reaches(patch, pointer)) sent.push(error)
-    else if (!stored.some((s) => s.path === pointer && s.message === field.message)) stored.push({ path: pointer, message: field.message, ...valueAt(merged, pointer) })
+    // One message per stored field: the branches of a nullable field's anyOf each add one.
+    else if (!stored.some((s) => s.path === pointer)) stored.push({ path: pointer, message: field.message, ...valueAt(merged, pointer) })
   }
-  if (sent.length > 0) throw validationError(sent, part)
+  if (sent.length > 0 || stored.length === 0) throw validationError(sent.length > 0 ? sent : validate.errors ?? [], part)
   throw storedStateInvalid(subject, stored)
 }
 
