@@ -111,7 +111,7 @@ async function all (repository: EntityRepository, plan: Plan, includeDeleted: bo
   return ids.sort()
 }
 
-// About 30 s on an idle machine (300 items, 250 filters, ~1,500 reads); the suite runs beside other heavy tests.
+// About a minute on a loaded 2-core machine (300 items, 250 filters); the suite runs it beside other heavy tests.
 t.test('an indexed list or count answers what a scan answers, for every operator, with fields missing', { timeout: 300_000 }, async (t) => {
   const ctx = await setup(t, { models: [Probe] })
   const repository = ctx.app.repository
