@@ -65,11 +65,12 @@ export const headersTooLarge = (): VersoError =>
 export const requestTimeout = (): VersoError =>
   new VersoError('VERSO_REQUEST_TIMEOUT', 408, 'Request timeout', 'The request was not received in time.')
 
-export const scanRefused = (model: { name: string, indexes: ReadonlyArray<{ name: string, hash: string }> }): VersoError =>
+/** `served`: the filters an index would serve (indexedFilters in src/repository/query.ts). */
+export const scanRefused = (model: string, served: readonly string[]): VersoError =>
   new VersoError('VERSO_SCAN_REFUSED', 400, 'Scan refused',
-    `SCAN_POLICY=deny: this query would scan the whole ${model.name} table. ${model.indexes.length === 0
-      ? `${model.name} has no index.`
-      : `Filter for equality on ${model.indexes.map((i) => `${i.hash} (index ${i.name})`).join(' or ')}.`}`)
+    `SCAN_POLICY=deny: this query would scan the whole ${model} table. ${served.length === 0
+      ? `${model} has no index.`
+      : `An index serves a filter only when it names all of the index's key fields (an index holds only the items that have them): ${served.join(' or ')}.`}`)
 
 export const authenticationRequired = (how: string): VersoError =>
   new VersoError('VERSO_AUTHENTICATION_REQUIRED', 401, 'Authentication required', `This request needs credentials: ${how}.`)
@@ -168,3 +169,19 @@ export const transactionFailed = (failures: OperationError[]): VersoError =>
 
 export const lineTooLong = (limit: number): VersoError =>
   new VersoError('VERSO_LINE_TOO_LONG', 413, 'Line too long', `The line is longer than ${limit} bytes (BODY_LIMIT_BYTES, the largest body of one entity); it was skipped.`)
+
+/** A value of a stored entity that its model refuses: `path` points into the entity; `value` is absent when the field is missing. */
+export interface StoredFieldError { path: string, message: string, value?: unknown }
+
+/**
+ * A patch that leaves invalid what it did not touch: the entity as stored (another writer's, or from before a
+ * model change) does not fit the model. 409, as RFC 9110 has it for a request that conflicts with the current
+ * state of the resource: the same patch succeeds on a valid entity, and the fix is to the stored fields.
+ */
+export const storedStateInvalid = (subject: string, fields: StoredFieldError[]): VersoError => {
+  const described = fields.map((f) => `${f.path.slice(1)} ${'value' in f ? `is ${JSON.stringify(f.value)?.slice(0, 100) ?? String(f.value)}` : 'is missing'} (${f.message})`)
+  const names = [...new Set(fields.map((f) => f.path.split('/')[1]))]
+  return new VersoError('VERSO_STORED_STATE_INVALID', 409, 'Stored entity does not fit the model',
+    `${subject} as stored does not fit its model: ${described.join('; ')}. The patch would keep ${names.length === 1 ? 'this value' : 'these values'}: send ${names.join(', ')} in the patch with a valid value (null removes an optional field), or replace the whole entity with PUT.`,
+    { stored_fields: fields })
+}

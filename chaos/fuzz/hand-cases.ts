@@ -194,7 +194,7 @@ export function handCases (ctx: HandContext): HostileRequest[] {
     get('cursor of another filter', `/book?limit=1&author=x&cursor=${encodeURIComponent(bookCursor)}`, BAD),
     get('two cursors', `/book?limit=1&cursor=${encodeURIComponent(bookCursor)}&cursor=${encodeURIComponent(bookCursor)}`, BAD),
     ...['author=xx.Le Guin', 'author=eq.#n', 'author=:v', 'author=a) OR attribute_exists(entity_id', 'author=eq.x" OR "1"="1', 'title=size(title) > :v',
-      'author=in.("a,b",c)', 'author=in.(a,"b', 'title=eq.x&title=ne.y', 'author=SELECT', 'status=ne.finished', 'author=Le Guin&order=desc']
+      'author=in.("a,b",c)', 'author=in.(a,"b', 'title=eq.x&title=ne.y', 'author=SELECT', 'status=ne.finished', 'author=Le Guin&title=exists.true&order=desc', 'author=Le Guin&title=exists.true']
       .map((q) => get(`filter ${q}`, `/book?${q.replaceAll(' ', '%20').replaceAll('"', '%22').replaceAll('#', '%23')}`, 200)),
     ...['author=eq.', 'author=ne.', 'title=gt.', 'author=begins_with.', 'rating=like.3', 'rating=between.5,1', 'rating=between.1', 'author=in.()', `author=in.(${Array.from({ length: 101 }, (_, i) => i).join(',')})`, 'rating=begins_with.1', 'status=exists.maybe',
       'rating=gt.1e400', 'rating=abc', 'rating=9', 'status=unknown', 'size=1', 'SELECT=1', 'title.x=1', 'order=asc', 'sort=title', 'fields=a,,b', 'fields=nope', 'limit=0', 'limit=101', 'limit=-1', 'limit=abc',

@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
+import { Ajv, type ErrorObject, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 import { validationFailed, type FieldError, type VersoError } from '../errors.js'
@@ -52,12 +52,4 @@ export function validationError (errors: readonly Partial<ErrorObject>[], part: 
   const list = fieldErrors(errors, part)
   const detail = list.length === 1 && list[0] !== undefined ? `${list[0].path} ${list[0].message}.` : `${list.length} fields are invalid.`
   return validationFailed(detail, list)
-}
-
-/** A compiled body validator that throws a validation problem (used after a merge patch is applied). */
-export function bodyValidator (schema: object): (value: unknown) => void {
-  const validate: ValidateFunction = bodyAjv.compile(schema)
-  return (value) => {
-    if (!validate(value)) throw validationError(validate.errors ?? [], 'body')
-  }
 }

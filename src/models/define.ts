@@ -1,8 +1,9 @@
 import type { TObject, TSchema, Static } from 'typebox'
 
 /**
- * A global secondary index on the main table: list queries with an equality filter on `hash` read it with a
- * Query, sorted by `range`. It projects every attribute (a list page is then one call).
+ * A global secondary index on the main table, projecting every attribute (a list page is then one call). It
+ * holds only items that have `hash` (and `range`), so a list reads it with a Query only when the filter names
+ * them all: equality on `hash`, and a key condition on `range` (planQuery in src/repository/query.ts).
  */
 export interface ModelIndexDefinition {
   name: string

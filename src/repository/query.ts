@@ -1,16 +1,17 @@
-import { marshall } from '@aws-sdk/util-dynamodb'
+import { marshall, NumberValueImpl, type NumberValue } from '@aws-sdk/util-dynamodb'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import type { TSchema } from 'typebox'
 import { badRequest } from '../errors.js'
-import type { Model, ModelIndexDefinition } from '../models/define.js'
+import { schemaType, type Model, type ModelIndexDefinition } from '../models/define.js'
 
 export type Operator = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'begins_with' | 'between' | 'in' | 'exists'
 export type Scalar = string | number | boolean
 
-/** One condition of a list query: `field op values`. */
+/** One condition of a list query: `field op values`. A NumberValue only where the planner needs DynamoDB's exact bound. */
 export interface Condition {
   field: string
   op: Operator
-  values: Scalar[]
+  values: Array<Scalar | NumberValue>
 }
 
 /** How a list query reads: a Query on a secondary index (its hash field compared for equality), or a Scan. */
@@ -19,38 +20,64 @@ export type Plan =
   | { kind: 'scan', filter: Condition[] }
 
 const KEY_OPERATORS = new Set<Operator>(['eq', 'lt', 'lte', 'gt', 'gte', 'between', 'begins_with'])
+/** What a range key condition names as "any value": a key is never an empty string, nor a number below DynamoDB's lowest. */
+const LOWEST = { string: '\u0000', number: NumberValueImpl.from('-9.9999999999999999999999999999999999999E+125') }
 
 export const describePlan = (plan: Plan): string => plan.kind === 'index' ? `index:${plan.index.name}` : 'scan'
 
+const present = (c: Condition, field: string): boolean => c.field === field && c.op === 'exists' && c.values[0] === true
+
 /**
- * Chooses the access path: an index whose hash field has an equality condition (preferring one whose range
- * field is constrained too, which DynamoDB then applies in the key), else a Scan. Ordering exists only along
- * an index's range field, so `order` without such a plan is refused rather than ignored.
+ * Chooses the access path. A GSI holds only the items that have every one of its key attributes, and another
+ * writer may store an item without any field, so an index serves only conditions that themselves leave out every
+ * item lacking one: equality on its hash field and, when it has a range field, a condition on that field DynamoDB
+ * applies in the key (eq, lt, lte, gt, gte, between, begins_with, or exists.true read as "from the lowest value
+ * up"). Then the Query returns exactly what a Scan with the same filter returns; anything else is a Scan.
+ * Ordering exists only along an index's range field, so `order` without such a plan is refused rather than ignored.
  */
 export function planQuery (model: Model, conditions: readonly Condition[], order?: 'asc' | 'desc'): Plan {
-  const candidates: Array<{ plan: Plan & { kind: 'index' }, score: number }> = []
+  const candidates: Array<Plan & { kind: 'index' }> = []
   for (const index of model.indexes) {
     const hash = conditions.find((c) => c.field === index.hash && c.op === 'eq')
     if (hash === undefined) continue
-    const range = index.range === undefined ? undefined : conditions.find((c) => c.field === index.range && KEY_OPERATORS.has(c.op))
-    const key = range === undefined ? [hash] : [hash, range]
-    const filter = conditions.filter((c) => !key.includes(c))
+    const key = [hash]
+    if (index.range !== undefined) {
+      const range = rangeKeyCondition(model, index.range, conditions)
+      if (range === undefined) continue
+      key.push(range)
+    }
+    // exists.true on a key field is what the key implies already.
+    const filter = conditions.filter((c) => !key.includes(c) && !present(c, index.hash) && !(index.range !== undefined && present(c, index.range)))
     // DynamoDB refuses a FilterExpression on the index's own key attributes: such a plan cannot serve.
     if (filter.some((c) => c.field === index.hash || c.field === index.range)) continue
     if (order !== undefined && index.range === undefined) continue
-    candidates.push({ plan: { kind: 'index', index, key, filter }, score: key.length })
+    candidates.push({ kind: 'index', index, key, filter })
   }
-  const best = candidates.sort((a, b) => b.score - a.score)[0]
-  if (best !== undefined) return best.plan
-  if (order !== undefined) throw badRequest(`order needs an equality filter on the hash field of an index with a range field, and no other condition on that index's fields: ${sortable(model)}.`)
+  const best = candidates.sort((a, b) => b.key.length - a.key.length)[0]
+  if (best !== undefined) return best
+  if (order !== undefined) throw badRequest(`order needs an index with a range field, an equality filter on its hash field, one condition on its range field, and no other condition on those two: ${sortable(model)}.`)
   return { kind: 'scan', filter: [...conditions] }
 }
 
+/** The condition on an index's range field that goes in the key: one DynamoDB takes there, else exists.true as "at least the lowest value". */
+function rangeKeyCondition (model: Model, field: string, conditions: readonly Condition[]): Condition | undefined {
+  const keyed = conditions.find((c) => c.field === field && KEY_OPERATORS.has(c.op))
+  if (keyed !== undefined) return keyed
+  if (!conditions.some((c) => present(c, field))) return undefined
+  const type = schemaType(model.schema.properties[field] as TSchema)
+  return { field, op: 'gte', values: [type === 'string' ? LOWEST.string : LOWEST.number] }
+}
+
+/** The filters that an index would serve, for a refused scan or sort: `author=<value>&title=exists.true (index author)`. */
+export function indexedFilters (model: Pick<Model, 'indexes'>, ranged = false): string[] {
+  return model.indexes
+    .filter((i) => !ranged || i.range !== undefined)
+    .map((i) => `${i.hash}=<value>${i.range === undefined ? '' : `&${i.range}=<eq|lt|lte|gt|gte|between|begins_with|exists.true>`} (index ${i.name})`)
+}
+
 function sortable (model: Model): string {
-  const ranged = model.indexes.filter((i) => i.range !== undefined)
-  return ranged.length === 0
-    ? `${model.name} has no index with a range field`
-    : ranged.map((i) => `${i.hash}=<value> sorts by ${String(i.range)} (index ${i.name})`).join('; ')
+  const ranged = indexedFilters(model, true)
+  return ranged.length === 0 ? `${model.name} has no index with a range field` : ranged.join('; ')
 }
 
 /** Placeholders for names and values: no field name or value is ever written into an expression. */

@@ -8,9 +8,10 @@ import { acceptedTypes } from '../http/problem.js'
 import { etagOf, notModified, writeWithPrecondition } from '../http/preconditions.js'
 import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
-import { bodyValidator } from '../http/validation.js'
+import { bodyAjv } from '../http/validation.js'
+import { validateMerged } from '../http/patch-validation.js'
 import type { EntityRepository } from '../repository/repository.js'
-import { describePlan, planQuery, type Plan } from '../repository/query.js'
+import { describePlan, indexedFilters, planQuery, type Plan } from '../repository/query.js'
 import { parseFilters } from '../http/filters.js'
 import type { Entity, Item } from '../storage/item-mapping.js'
 import { instant } from '../http/instant.js'
@@ -64,7 +65,7 @@ const DeleteBody = Type.Union([Type.Object({ version: VersionId }, { additionalP
 export function registerModelRoutes (app: FastifyInstance, model: Model, repository: EntityRepository, scanPolicy: 'allow' | 'deny' = 'allow'): void {
   const schemas = modelSchemas(model)
   app.addSchema(schemas.entity)
-  const validateFields = bodyValidator(schemas.fields)
+  const fieldsValid = bodyAjv.compile(schemas.fields)
   const base = `/${model.path}`
   const tags = [model.name]
   const { versioned, name } = model
@@ -145,10 +146,10 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   /** The conditions of a list or count, the plan that serves them, and the refusal of a scan when policy says so. */
   const planFor = (query: Record<string, unknown>, order?: 'asc' | 'desc'): Plan => {
     const plan = planQuery(model, parseFilters(model, query), order)
-    if (plan.kind === 'scan' && scanPolicy === 'deny') throw scanRefused(model)
+    if (plan.kind === 'scan' && scanPolicy === 'deny') throw scanRefused(model.name, indexedFilters(model))
     return plan
   }
-  const planDescription = 'Filters that compare an index\'s hash field for equality are served by a Query on that index (X-Query-Plan: index:<name>); anything else by a Scan (X-Query-Plan: scan), which SCAN_POLICY=deny refuses with 400.'
+  const planDescription = 'Filters that compare an index\'s hash field for equality, and put a condition on its range field when it has one (eq, lt, lte, gt, gte, between, begins_with or exists.true), are served by a Query on that index (X-Query-Plan: index:<name>); anything else by a Scan (X-Query-Plan: scan), which SCAN_POLICY=deny refuses with 400. An index holds only items that have its key fields, so this is what makes both give the same answer.'
 
   app.get(base, {
     schema: {
@@ -238,14 +239,14 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       tags,
       operationId: `patch${name}`,
       summary: `Change some fields of a ${name} (JSON Merge Patch)`,
-      description: 'RFC 7396 JSON Merge Patch (application/merge-patch+json; application/json is accepted too): members present replace, null removes, objects merge. The merged entity must be valid.' +
+      description: 'RFC 7396 JSON Merge Patch (application/merge-patch+json; application/json is accepted too): members present replace, null removes, objects merge. The merged entity must be valid: a mistake in the patch is a 400; a stored value the patch leaves as it was but the model refuses (another writer\'s) is a 409 VERSO_STORED_STATE_INVALID naming it, fixed by sending that field or by a PUT.' +
         (versioned ? ' Needs If-Match: "<version>" or version in the body.' : ''),
       params: IdParams,
       ...(versioned ? { headers: IfMatch } : {}),
       body: { content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: schemas.patch }])) },
       response: {
         200: withETag(`The new ${name} version`),
-        ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 415, 428, 503] : [400, 404, 413, 415, 503]))
+        ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 415, 428, 503] : [400, 404, 409, 413, 415, 503]))
       }
     },
     config: { acceptedTypes: PATCH_TYPES },
@@ -253,10 +254,11 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const patch = bodyFields(request.body)
+    const validate = (merged: Entity): void => { validateMerged(fieldsValid, merged, patch, 'body', `${name} ${id}`) }
     const state = versioned
       ? await writeWithPrecondition(request, async (expected) =>
-        await repository.withDeadline().patch(model, id, patch, { expected, actor: request.callerId, traceparent: request.trace.traceparent, validate: validateFields }))
-      : await repository.withDeadline().patchUnversioned(model, id, patch, validateFields, { traceparent: request.trace.traceparent })
+        await repository.withDeadline().patch(model, id, patch, { expected, actor: request.callerId, traceparent: request.trace.traceparent, validate }))
+      : await repository.withDeadline().patchUnversioned(model, id, patch, validate, { traceparent: request.trace.traceparent })
     return sendEntity(reply, state)
   })
 

@@ -7,7 +7,8 @@ import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../ht
 import { modelSchemas } from '../http/model-schemas.js'
 import { Id, ProblemRef, problemResponses, VersionId } from '../http/schemas.js'
 import type { ValidateFunction } from 'ajv'
-import { bodyAjv, fieldErrors, validationError } from '../http/validation.js'
+import { bodyAjv, fieldErrors } from '../http/validation.js'
+import { validateMerged } from '../http/patch-validation.js'
 import { StaleVersionError, type EntityRepository } from '../repository/repository.js'
 import { MAX_TRANSACTION_ACTIONS, transact, TransactionFailedError, type TransactionOperation } from '../repository/transactions.js'
 import type { Entity } from '../storage/item-mapping.js'
@@ -160,9 +161,7 @@ export function registerTransactionRoutes (app: FastifyInstance, models: readonl
           break
         case 'patch': {
           // The merged fields are what must be valid; they are known once the current ones are read.
-          const validate = (merged: Entity): void => {
-            if (!entry.fields(merged)) throw validationError(entry.fields.errors ?? [], `body/operations/${index}/patch`)
-          }
+          const validate = (merged: Entity): void => { validateMerged(entry.fields, merged, fields ?? {}, `body/operations/${index}/patch`, `${model.name} ${id}`) }
           parsed.push({ kind: 'change', model, id, ...expected, change: { kind: 'patch', patch: fields ?? {}, validate } })
           break
         }

@@ -1,7 +1,11 @@
 import t from 'tap'
+import { PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { Book } from '../../src/models/book.js'
+import { ZERO_ID } from '../../src/models/meta.js'
 import { countCalls } from '../../src/storage/client.js'
 import { setup, json, type TestContext } from '../support/helper.js'
 
+const V1 = '0123456789abcdef0123456789abcdef'
 const AUTHORS = Array.from({ length: 12 }, (_, i) => `Author ${String(i).padStart(2, '0')}`)
 
 /** 300 books by 12 authors: 25 each, titles T000..T299, ratings 1..5 by title number, 3 rated... see below. */
@@ -42,21 +46,24 @@ t.test('300 books by 12 authors', async (t) => {
   const books = await library(ctx)
   const calls = countCalls(ctx.client)
 
-  t.test('list by author uses the index, returns exactly the right books in title order both ways', async (t) => {
+  t.test('list by author and any title uses the index, returns exactly the right books in title order both ways', async (t) => {
     const author = AUTHORS[5]!
     const expected = books.filter((b) => b.author === author).map((b) => b.title).sort()
     for (const key of Object.keys(calls)) delete calls[key]
-    const asc = await pages(ctx, `/book?author=${encodeURIComponent(author)}&limit=7`)
+    const asc = await pages(ctx, `/book?author=${encodeURIComponent(author)}&title=exists.true&limit=7`)
     t.same([...asc.plans], ['index:author'], 'X-Query-Plan: index:author')
     t.same(asc.items.map((b) => b.title), expected, 'every book of the author once, ascending by title')
     t.equal(calls.QueryCommand, asc.pages, 'one Query per page')
     t.equal(calls.ScanCommand, undefined, 'no Scan')
-    const desc = await pages(ctx, `/book?author=${encodeURIComponent(author)}&limit=10&order=desc`)
+    const desc = await pages(ctx, `/book?author=${encodeURIComponent(author)}&title=exists.true&limit=10&order=desc`)
     t.same(desc.items.map((b) => b.title), [...expected].reverse(), 'descending with order=desc')
     const ranged = await pages(ctx, `/book?author=${encodeURIComponent(author)}&title=begins_with.T1`)
     t.same(ranged.items.map((b) => b.title), expected.filter((x) => x.startsWith('T1')), 'a range-key condition in the key')
     const between = await pages(ctx, `/book?author=${encodeURIComponent(author)}&title=between.T050,T150&order=desc`)
     t.same(between.items.map((b) => b.title), expected.filter((x) => x >= 'T050' && x <= 'T150').reverse())
+    const anyTitle = await pages(ctx, `/book?author=${encodeURIComponent(author)}`)
+    t.same([...anyTitle.plans], ['scan'], 'author alone is a scan: the index leaves out books without a title')
+    t.same(anyTitle.items.map((b) => b.title).sort(), expected)
   })
 
   t.test('operators on numbers and strings, edge values included', async (t) => {
@@ -100,7 +107,7 @@ t.test('300 books by 12 authors', async (t) => {
   })
 
   t.test('count with the same filters', async (t) => {
-    const byAuthor = await ctx.app.inject({ method: 'GET', url: `/book/count?author=${encodeURIComponent(AUTHORS[3]!)}` })
+    const byAuthor = await ctx.app.inject({ method: 'GET', url: `/book/count?author=${encodeURIComponent(AUTHORS[3]!)}&title=exists.true` })
     t.equal(byAuthor.headers['x-query-plan'], 'index:author')
     t.match(json(byAuthor), { count: 25, complete: true })
     const scan = json(await ctx.app.inject({ method: 'GET', url: '/book/count?rating=gte.4' }))
@@ -110,7 +117,7 @@ t.test('300 books by 12 authors', async (t) => {
   })
 
   t.test('fields projection', async (t) => {
-    const body = json(await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&fields=title&limit=3` }))
+    const body = json(await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&title=exists.true&fields=title&limit=3` }))
     t.equal(body.items.length, 3)
     t.ok(body.items.every((b: any) => Object.keys(b).sort().join() === 'entity_id,title'), 'only entity_id and the fields asked for')
     t.equal((await ctx.app.inject({ method: 'GET', url: '/book?fields=nope' })).statusCode, 400)
@@ -135,25 +142,25 @@ t.test('300 books by 12 authors', async (t) => {
   })
 
   t.test('sorting without an index is refused, not ignored', async (t) => {
-    for (const url of ['/book?order=asc', '/book?rating=5&order=desc', '/book?sort=title', '/person?last_name=X&order=asc']) {
+    for (const url of ['/book?order=asc', '/book?rating=5&order=desc', '/book?sort=title', '/person?last_name=X&order=asc', '/book?author=X&order=asc', '/book?author=X&title=exists.false&order=asc']) {
       const res = await ctx.app.inject({ method: 'GET', url })
       t.equal(res.statusCode, 400, url)
     }
   })
 
   t.test('cursors: tampered, from another model, from another filter set → 400', async (t) => {
-    const first = json(await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5` }))
+    const first = json(await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&title=exists.true&limit=5` }))
     const cursor = String(first.next_cursor)
     const flipped = cursor.slice(0, 10) + (cursor[10] === 'A' ? 'B' : 'A') + cursor.slice(11)
     const urls = [
-      `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5&cursor=${flipped}`,
-      `/book?author=${encodeURIComponent(AUTHORS[1]!)}&limit=5&cursor=${cursor}`,
+      `/book?author=${encodeURIComponent(AUTHORS[0]!)}&title=exists.true&limit=5&cursor=${flipped}`,
+      `/book?author=${encodeURIComponent(AUTHORS[1]!)}&title=exists.true&limit=5&cursor=${cursor}`,
       `/book?limit=5&cursor=${cursor}`,
       `/person?limit=5&cursor=${cursor}`,
-      `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5&order=desc&cursor=${cursor}`
+      `/book?author=${encodeURIComponent(AUTHORS[0]!)}&title=exists.true&limit=5&order=desc&cursor=${cursor}`
     ]
     for (const url of urls) t.equal((await ctx.app.inject({ method: 'GET', url })).statusCode, 400, url)
-    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&limit=5&cursor=${cursor}` })).statusCode, 200, 'the genuine cursor works')
+    t.equal((await ctx.app.inject({ method: 'GET', url: `/book?author=${encodeURIComponent(AUTHORS[0]!)}&title=exists.true&limit=5&cursor=${cursor}` })).statusCode, 200, 'the genuine cursor works')
   })
 })
 
@@ -162,7 +169,30 @@ t.test('SCAN_POLICY=deny refuses a scan and names the indexes that would serve',
   const res = await ctx.app.inject({ method: 'GET', url: '/book?rating=5' })
   t.equal(res.statusCode, 400)
   t.equal(json(res).code, 'VERSO_SCAN_REFUSED')
-  t.match(json(res).detail, /author \(index author\)/)
+  t.match(json(res).detail, /author=<value>&title=<eq\|lt\|lte\|gt\|gte\|between\|begins_with\|exists\.true> \(index author\)/)
   t.equal((await ctx.app.inject({ method: 'GET', url: '/book/count' })).statusCode, 400, 'count too')
-  t.equal((await ctx.app.inject({ method: 'GET', url: '/book?author=X' })).statusCode, 200, 'an indexed query is fine')
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/book?author=X&title=exists.true' })).statusCode, 200, 'an indexed query is fine')
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/book?author=X&title=begins_with.T' })).statusCode, 200)
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/book?author=X' })).statusCode, 400, 'the index does not hold books without a title: a scan')
+})
+
+t.test('a book another writer stored without a title: found by the author filter, left out only where the filter says so', async (t) => {
+  const ctx = await setup(t)
+  const created = json(await ctx.app.inject({ method: 'POST', url: '/book', payload: { title: 'With', author: 'Edge Author' } }))
+  const id = 'f'.repeat(32)
+  await ctx.client.send(new PutItemCommand({
+    TableName: ctx.tables(Book).main,
+    Item: { entity_id: { S: id }, version: { S: V1 }, previous_version: { S: ZERO_ID }, active: { BOOL: true }, changed_on: { S: '2026-01-01T00:00:00+00:00' }, author: { S: 'Edge Author' } }
+  }))
+  const all = await ctx.app.inject({ method: 'GET', url: '/book?author=Edge%20Author' })
+  t.equal(all.headers['x-query-plan'], 'scan')
+  t.same(json(all).items.map((b: any) => b.entity_id).sort(), [created.entity_id, id].sort())
+  t.match(json(await ctx.app.inject({ method: 'GET', url: '/book/count?author=Edge%20Author' })), { count: 2 })
+  const titled = await ctx.app.inject({ method: 'GET', url: '/book?author=Edge%20Author&title=exists.true' })
+  t.equal(titled.headers['x-query-plan'], 'index:author')
+  t.same(json(titled).items.map((b: any) => b.entity_id), [created.entity_id], 'only the book with a title, as the filter asks')
+  t.match(json(await ctx.app.inject({ method: 'GET', url: '/book/count?author=Edge%20Author&title=exists.true' })), { count: 1 })
+  const untitled = await ctx.app.inject({ method: 'GET', url: '/book?author=Edge%20Author&title=exists.false' })
+  t.equal(untitled.headers['x-query-plan'], 'scan')
+  t.same(json(untitled).items.map((b: any) => b.entity_id), [id])
 })
