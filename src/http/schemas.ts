@@ -58,5 +58,20 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 
 export const ETagHeader = header({ type: 'string', pattern: `^"${ID_PATTERN.replace(/^\^|\$$/g, '')}"$`, description: 'Strong entity tag: the version in quotes', examples: ['"019ac3f2a4b67c1d8e2f3a4b5c6d7e8f"'] })
 
+/**
+ * The body of a DELETE or restore: optional, as If-Match may carry the precondition instead. Fastify validates
+ * a missing body as null; `nullable` (not a union) keeps a wrong version to one error message.
+ */
+export const OptionalVersionBody = Type.Unsafe<{ version?: string } | null>({
+  type: 'object',
+  nullable: true,
+  properties: { version: { ...VersionId, description: 'The current version (alternative to If-Match)' } },
+  additionalProperties: false,
+  examples: [{ version: '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f' }]
+})
+
+/** Schema key of a query parameter the service takes but the document leaves out (it can never succeed there). */
+export const UNDOCUMENTED = 'x-verso-undocumented'
+
 /** Route-schema key: the body may be left out (the swagger plugin makes requestBody not required). */
 export const OPTIONAL_BODY = 'x-verso-optional-body'

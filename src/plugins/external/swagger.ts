@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { createRequire } from 'node:module'
 import { securityOf, type DocumentedAuth } from '../../auth/openapi.js'
-import { header, OPTIONAL_BODY, problem as routeProblem, REQUIRED_HEADER, RetryAfterHeader } from '../../http/schemas.js'
+import { header, OPTIONAL_BODY, problem as routeProblem, REQUIRED_HEADER, RetryAfterHeader, UNDOCUMENTED } from '../../http/schemas.js'
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
 
@@ -40,11 +40,12 @@ const IF_MATCH = {
 }
 
 const RequestIdHeader = { type: 'string', description: 'The request id: the caller\'s x-request-id when it is 1-128 of A-Z a-z 0-9 . _ : -, else a new UUID; also request_id of a problem', examples: ['8f14e45f-ceea-4a6b-9c4e-1b2d3c4e5f60'] }
-const RATE_LIMIT_HEADERS = {
-  'ratelimit-limit': header({ type: 'string', description: 'Requests allowed per window (IETF RateLimit header fields draft)' }),
-  'ratelimit-remaining': header({ type: 'string', description: 'Requests left in the current window' }),
-  'ratelimit-reset': header({ type: 'string', description: 'Seconds until the window resets' })
-}
+/** Sent once the caller is known and counted: not on a 401/403, nor on a request refused before routing. */
+const rateLimitHeaders = (always: boolean): Json => ({
+  'ratelimit-limit': header({ type: 'string', description: 'Requests allowed per window (IETF RateLimit header fields draft)' }, always),
+  'ratelimit-remaining': header({ type: 'string', description: 'Requests left in the current window' }, always),
+  'ratelimit-reset': header({ type: 'string', description: 'Seconds until the window resets' }, always)
+})
 
 type Json = Record<string, any>
 
@@ -104,7 +105,7 @@ export function finishDocument (doc: Json, options: DocumentOptions): Json {
         common[401] = problem('Missing or invalid credentials (VERSO_AUTHENTICATION_REQUIRED, VERSO_INVALID_CREDENTIALS)', { 'www-authenticate': header({ type: 'string', description: 'RFC 6750 Bearer challenge: error="invalid_token" when credentials were sent', examples: ['Bearer realm="verso"'] }) })
         if (options.auth.scopes) common[403] = problem('The caller lacks the scope {model}:read or {model}:write (VERSO_INSUFFICIENT_SCOPE)', { 'www-authenticate': header({ type: 'string', description: 'RFC 6750 challenge with error="insufficient_scope" and scope (not sent when a transaction operation lacks it)', examples: ['Bearer realm="verso", error="insufficient_scope", scope="person:write"'] }, false) })
       }
-      if (options.rateLimited && !UNLIMITED.test(path)) common[429] = problem('Too many requests from this caller in the window (VERSO_RATE_LIMITED)', { 'retry-after': header(RetryAfterHeader), ...RATE_LIMIT_HEADERS })
+      if (options.rateLimited && !UNLIMITED.test(path)) common[429] = problem('Too many requests from this caller in the window (VERSO_RATE_LIMITED)', { 'retry-after': header(RetryAfterHeader), ...rateLimitHeaders(true) })
       const unavailable = [
         ...(options.shedsLoad && path !== NOT_SHED ? ['the replica is overloaded (VERSO_OVERLOADED)'] : []),
         ...(!open && options.auth.modes.includes('jwt') ? ['the JWKS cannot be fetched (VERSO_AUTH_UNAVAILABLE)'] : [])
@@ -116,12 +117,14 @@ export function finishDocument (doc: Json, options: DocumentOptions): Json {
         responses[status] = responses[status] === undefined ? response : { ...responses[status], headers: { ...response.headers, ...responses[status].headers } }
       }
       for (const [status, response] of Object.entries<Json>(responses)) {
-        const limited = options.rateLimited && !UNLIMITED.test(path) ? RATE_LIMIT_HEADERS : {}
+        const limited = options.rateLimited && !UNLIMITED.test(path) ? rateLimitHeaders(false) : {}
         // Answers written on the raw socket, before a request exists, carry no request id.
         const requestId = header(RequestIdHeader, status !== '408')
         response.headers = finishHeaders({ 'x-request-id': requestId, ...limited, ...response.headers })
       }
       op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)))
+      op.parameters = op.parameters?.filter((p: Json) => p.schema?.[UNDOCUMENTED] !== true)
+      if (op.parameters?.length === 0) delete op.parameters
       for (const parameter of op.parameters ?? []) {
         if (parameter.in === 'header' && parameter.name === 'if-match') {
           parameter.schema = { ...parameter.schema, pattern: IF_MATCH.pattern }
@@ -152,7 +155,7 @@ export default fp<DocumentOptions>(async (app, options) => {
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}`
     },
-    transformObject: ({ openapiObject }) => finishDocument(openapiObject as Json, options) as typeof openapiObject
+    transformObject: (document) => finishDocument('openapiObject' in document ? document.openapiObject : {}, options)
   })
   // Swagger UI's pages get a policy of their own (the API's allows nothing): same-origin scripts, styles,
   // images and calls ("Try it out"), no inline script. No upgrade-insecure-requests: verso is often served
