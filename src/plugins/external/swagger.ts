@@ -82,13 +82,9 @@ function dropDiscriminators (node: unknown): void {
 export function finishDocument (doc: Json, options: DocumentOptions): Json {
   const { schemes, security } = securityOf(options.auth)
   doc.servers = options.servers ?? [{ url: '/', description: 'This verso (the origin the document was fetched from)' }]
-  doc.components.securitySchemes = schemes
-  if (Object.keys(schemes).length === 0) {
-    delete doc.components.securitySchemes
-    delete doc.security
-  } else {
-    doc.security = security
-  }
+  // AUTH_MODE=none: an empty requirement says that no operation needs credentials.
+  doc.security = security
+  if (security.length > 0) doc.components.securitySchemes = schemes
   dropDiscriminators(doc)
   for (const [path, item] of Object.entries<Json>(doc.paths)) {
     for (const method of METHODS) {
@@ -118,9 +114,10 @@ export function finishDocument (doc: Json, options: DocumentOptions): Json {
       }
       for (const [status, response] of Object.entries<Json>(responses)) {
         const limited = options.rateLimited && !UNLIMITED.test(path) ? rateLimitHeaders(false) : {}
-        // Answers written on the raw socket, before a request exists, carry no request id.
-        const requestId = header(RequestIdHeader, status !== '408')
-        response.headers = finishHeaders({ 'x-request-id': requestId, ...limited, ...response.headers })
+        // A 408 is written on the raw socket, before a request (and its id) exists.
+        const requestId = status === '408' ? {} : { 'x-request-id': header(RequestIdHeader) }
+        response.headers = finishHeaders({ ...requestId, ...limited, ...response.headers })
+        if (Object.keys(response.headers).length === 0) delete response.headers
       }
       op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)))
       op.parameters = op.parameters?.filter((p: Json) => p.schema?.[UNDOCUMENTED] !== true)
