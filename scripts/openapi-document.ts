@@ -1,10 +1,18 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { buildApp } from '../src/app.js'
 import { PRODUCTION_AUTH } from '../src/auth/openapi.js'
 import { ConfigSchema } from '../src/config/config.js'
 import { createDynamoClient } from '../src/storage/client.js'
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../openapi/openapi.json', import.meta.url))
+/** The types of examples/typescript-client, made from the committed document. */
+export const CLIENT_TYPES_PATH = fileURLToPath(new URL('../examples/typescript-client/verso-api.ts', import.meta.url))
+const OPENAPI_TYPESCRIPT = fileURLToPath(new URL('../node_modules/openapi-typescript/bin/cli.js', import.meta.url))
 
 const defaultOf = (key: keyof typeof ConfigSchema.properties): number => Number((ConfigSchema.properties[key] as { default?: unknown }).default)
 
@@ -36,4 +44,16 @@ export async function generateOpenApi (): Promise<string> {
   const text = JSON.stringify(app.swagger(), null, 2) + '\n'
   await app.close()
   return text
+}
+
+/** What `npx openapi-typescript openapi/openapi.json -o verso-api.ts` writes, as a consumer would run it. */
+export async function generateClientTypes (documentPath = OPENAPI_PATH): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'verso-client-'))
+  try {
+    const out = join(dir, 'verso-api.ts')
+    await promisify(execFile)(process.execPath, [OPENAPI_TYPESCRIPT, documentPath, '-o', out])
+    return await readFile(out, 'utf8')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
