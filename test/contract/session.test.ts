@@ -1,4 +1,5 @@
 import t from 'tap'
+import { connect } from 'node:net'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { Type } from 'typebox'
 import { hashApiKey } from '../../src/auth/api-keys.js'
@@ -206,4 +207,24 @@ t.test('with API keys, scopes and a rate limit: 401, 403 and 429 as the served d
   t.same(statuses, [200, 200, 200, 200, 429], 'four requests in the window, then 429')
   await send({ method: 'GET', url: '/health/live' })
   t.same(violations, [], 'no answer departs from the document')
+})
+
+t.test('a request that does not arrive in time: the 408 is what the document declares', async (t) => {
+  const { app } = await setup(t, { config: { HEADERS_TIMEOUT_MS: 1000 } })
+  const { contract } = await session(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  // Headers begun and never finished: Node's headers timeout answers on the raw socket.
+  const text = await new Promise<string>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.write('GET /person HTTP/1.1\r\nHost: x\r\n') })
+    let answer = ''
+    socket.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+    socket.on('close', () => { resolve(answer) })
+  })
+  const [head = '', body = ''] = text.split('\r\n\r\n')
+  const [status = '', ...lines] = head.split('\r\n')
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
+  const statusCode = Number(status.split(' ')[1])
+  t.equal(statusCode, 408)
+  t.same(contract.check('GET', '/person', { statusCode, headers, body }), [], 'declared, with a valid problem')
 })
