@@ -1862,6 +1862,8 @@ export interface operations {
                 headers: {
                     /** @description The request id: the caller's x-request-id when it is 1-128 of A-Z a-z 0-9 . _ : -, else a new UUID; also request_id of a problem */
                     "x-request-id": string;
+                    /** @description The media types PATCH takes */
+                    "accept-patch": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3434,6 +3436,8 @@ export interface operations {
                 headers: {
                     /** @description The request id: the caller's x-request-id when it is 1-128 of A-Z a-z 0-9 . _ : -, else a new UUID; also request_id of a problem */
                     "x-request-id": string;
+                    /** @description The media types PATCH takes */
+                    "accept-patch": string;
                     [name: string]: unknown;
                 };
                 content: {

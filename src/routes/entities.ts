@@ -6,7 +6,7 @@ import { JSON_MEDIA_TYPES } from '../http/json-body.js'
 import { modelSchemas } from '../http/model-schemas.js'
 import { acceptedTypes } from '../http/problem.js'
 import { etagOf, notModified, writeWithPrecondition } from '../http/preconditions.js'
-import { ETagHeader, header, Id, OPTIONAL_BODY, OptionalVersionBody, problemResponses } from '../http/schemas.js'
+import { ETagHeader, header, Id, OPTIONAL_BODY, OptionalVersionBody, problem, problemResponses } from '../http/schemas.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import { bodyValidator } from '../http/validation.js'
 import type { EntityRepository } from '../repository/repository.js'
@@ -241,7 +241,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       body: { content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: schemas.patch }])) },
       response: {
         200: withETag(`The new ${name} version`),
-        ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 415, 428, 503] : [400, 404, 413, 415, 503]))
+        ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 428, 503] : [400, 404, 413, 503])),
+        415: problem('Unsupported Content-Type', { 'accept-patch': header({ type: 'string', description: 'The media types PATCH takes', examples: [PATCH_TYPES.join(', ')] }) })
       }
     },
     config: { acceptedTypes: PATCH_TYPES },
