@@ -31,6 +31,7 @@ import { registerHistoryRoutes } from './routes/history.js'
 import { registerTransactionRoutes } from './routes/transactions.js'
 import { bulkRoutes } from './routes/bulk.js'
 import { registerModelsRoute } from './routes/models.js'
+import { registerConsoleRoutes } from './routes/console.js'
 import { outboxTable } from './storage/table-names.js'
 
 declare module 'fastify' {
@@ -51,6 +52,8 @@ export interface AppOptions {
     CURSOR_SECRET?: string
     SCAN_POLICY?: 'allow' | 'deny'
     STATS_ENABLED?: boolean
+    /** Serve the history console at /console (src/routes/console.ts). Default false. */
+    CONSOLE_ENABLED?: boolean
     /** How long an Idempotency-Key is remembered (`24h`, `90m`, seconds). Default 24h. */
     IDEMPOTENCY_TTL?: string
   } & LimitSettings
@@ -162,6 +165,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
   registerModelsRoute(app, models, config.TABLE_PREFIX)
   if (config.STATS_ENABLED === true) registerStatsRoute(app, countCalls(options.dynamo))
+  if (config.CONSOLE_ENABLED === true) registerConsoleRoutes(app)
   for (const model of models) {
     registerModelRoutes(app, model, app.repository, config.SCAN_POLICY ?? 'allow')
     registerHistoryRoutes(app, model, app.repository)

@@ -56,19 +56,21 @@ export const ConfigSchema = Type.Object({
   RELAY_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
   RELAY_LEASE_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 15000 }),
   RELAY_IDLE_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 1000 }),
-  RELAY_STATS_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000 })
+  RELAY_STATS_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000 }),
+  CONSOLE_ENABLED: Type.Optional(Type.Boolean({ description: 'Serve the history console at /console; default true in the embedded mode, false otherwise' }))
 })
 
 export type Publisher = 'log' | 'rabbitmq' | 'sqs' | 'webhook'
 
 type RawConfig = Static<typeof ConfigSchema>
 
-export interface Config extends Omit<RawConfig, 'CREATE_TABLES' | 'AUTH_MODE' | 'OUTBOX_PUBLISHER'> {
+export interface Config extends Omit<RawConfig, 'CREATE_TABLES' | 'AUTH_MODE' | 'OUTBOX_PUBLISHER' | 'CONSOLE_ENABLED'> {
   /** true when no DYNAMODB_ENDPOINT and no AWS configuration: verso starts DynamoDB Local itself */
   embedded: boolean
   CREATE_TABLES: boolean
   AUTH_MODE: 'none' | 'jwt' | 'api-key'
   OUTBOX_PUBLISHER: Publisher
+  CONSOLE_ENABLED: boolean
 }
 
 /** What each publisher needs besides itself. */
@@ -131,7 +133,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     embedded,
     CREATE_TABLES: cfg.CREATE_TABLES ?? embedded,
     AUTH_MODE: cfg.AUTH_MODE ?? 'none',
-    OUTBOX_PUBLISHER: publisher
+    OUTBOX_PUBLISHER: publisher,
+    // An operator tool: on where verso runs on a workstation, a choice wherever else.
+    CONSOLE_ENABLED: cfg.CONSOLE_ENABLED ?? embedded
   }
 }
 

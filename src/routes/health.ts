@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { serviceUnavailable } from '../errors.js'
 import { problemResponses } from '../http/schemas.js'
-import type { CallCounts } from '../storage/client.js'
+import { boundedSender, type CallCounts } from '../storage/client.js'
 
 const Status = Type.Object({ status: Type.String({ examples: ['ok'] }) })
 
@@ -20,7 +20,7 @@ export function registerHealthRoutes (app: FastifyInstance, readinessTable: stri
     schema: { tags: ['health'], operationId: 'ready', summary: 'Readiness: DynamoDB answers', response: { 200: Status, ...problemResponses(503) } }
   }, async (request) => {
     try {
-      await app.dynamo.send(new DescribeTableCommand({ TableName: readinessTable }), { abortSignal: AbortSignal.timeout(2000) })
+      await boundedSender(app.dynamo, AbortSignal.timeout(2000)).send(new DescribeTableCommand({ TableName: readinessTable }))
     } catch (err) {
       request.log.warn({ err }, 'readiness check failed')
       throw serviceUnavailable()

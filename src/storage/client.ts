@@ -1,36 +1,74 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { Agent } from 'node:https'
-import { Agent as HttpAgent } from 'node:http'
+import { SMITHY_CONTEXT_KEY } from '@smithy/types'
+import { currentDeadline, underDeadline } from './deadline.js'
+import { UndiciHandler } from './undici-handler.js'
 
 export interface DynamoSettings {
   /** DynamoDB-compatible endpoint; undefined means real AWS through the default credential chain. */
   endpoint?: string
   region?: string
+  /** Most time one attempt may take to connect (default 2 s) and to get an answer (default 5 s); retried past them. */
+  connectTimeoutMs?: number
+  requestTimeoutMs?: number
 }
 
 /**
- * One client per process. Against a custom endpoint (DynamoDB Local) verso supplies a region and dummy
- * credentials when none are configured, because the emulator accepts any. Timeouts are bounded so that an
- * unreachable DynamoDB turns into a 503 instead of a hanging request; the SDK's standard retry strategy
- * retries throttling and transient errors with backoff (3 attempts).
+ * One client per process, for every DynamoDB call it makes (API, relay, tables, health). Against a custom
+ * endpoint (DynamoDB Local) verso supplies a region and dummy credentials when none are configured, because
+ * the emulator accepts any. Its transport (UndiciHandler) fails an attempt that cannot connect within 2 s or
+ * gets no answer within 5 s, so an unreachable DynamoDB turns into a 503 instead of a hanging request or relay;
+ * the SDK's standard retry strategy retries throttling and transient errors with backoff (3 attempts).
+ *
+ * `cacheMiddleware`: the SDK resolves each command's middleware stack once instead of on every `send`. It
+ * applies only to calls sent without per-call options, which is why a request's deadline travels in the async
+ * context (boundedSender).
  */
 export function createDynamoClient (settings: DynamoSettings): DynamoDBClient {
   const local = settings.endpoint !== undefined
   const hasKeys = process.env.AWS_ACCESS_KEY_ID !== undefined && process.env.AWS_ACCESS_KEY_ID !== ''
-  const agentOptions = { keepAlive: true, maxSockets: 256 }
-  return new DynamoDBClient({
+  const client = new DynamoDBClient({
     ...(local ? { endpoint: settings.endpoint } : {}),
     region: settings.region ?? (local ? 'us-east-1' : undefined),
     ...(local && !hasKeys ? { credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' } } : {}),
     maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: 2000,
-      requestTimeout: 5000,
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new Agent(agentOptions)
-    })
+    cacheMiddleware: true,
+    requestHandler: new UndiciHandler({ connectTimeoutMs: settings.connectTimeoutMs ?? 2000, requestTimeoutMs: settings.requestTimeoutMs ?? 5000, connections: 256 })
   })
+  showDeadlineToRetries(client)
+  forgetCachedStacksOnChange(client)
+  return client
+}
+
+/**
+ * Shows the SDK's own middleware the deadline of the running call as if it had been passed as `abortSignal`:
+ * its retry strategy then stops waiting for the next attempt, and gives up, the moment the deadline passes.
+ * A getter, because with cacheMiddleware this context object is shared by every call of one command: each
+ * reads the deadline of its own async context.
+ */
+function showDeadlineToRetries (client: DynamoDBClient): void {
+  client.middlewareStack.add((next, context) => {
+    const smithy = (context[SMITHY_CONTEXT_KEY] ??= {})
+    // A call given its own abortSignal option has it here already (a stack resolved for that call alone).
+    if (!Object.hasOwn(smithy, 'abortSignal')) Object.defineProperty(smithy, 'abortSignal', { get: currentDeadline, enumerable: true })
+    return next
+  }, { step: 'initialize', name: 'versoDeadline' })
+}
+
+/**
+ * With cacheMiddleware the SDK keeps each command's resolved stack until `destroy()`, so middleware added or
+ * removed later (observeCalls, metrics, tests) would be missed by commands already sent. Any change to the
+ * stack drops the cache, as the SDK itself does when a call comes with options; the stacks are resolved anew.
+ */
+function forgetCachedStacksOnChange (client: DynamoDBClient): void {
+  const stack = client.middlewareStack as unknown as Record<string, (...args: unknown[]) => unknown>
+  for (const method of ['add', 'addRelativeTo', 'remove', 'removeByTag']) {
+    const change = stack[method]?.bind(stack)
+    if (change === undefined) continue
+    stack[method] = (...args) => {
+      delete (client as unknown as { handlers?: unknown }).handlers
+      return change(...args)
+    }
+  }
 }
 
 /** What the repositories need of a DynamoDB client: its `send`. */
@@ -38,10 +76,13 @@ export type DynamoSender = Pick<DynamoDBClient, 'send'>
 
 /**
  * `client`, with every call sent through it aborted once `signal` fires: the SDK then stops its retries too,
- * and the call fails with an AbortError (mapStorageError: 503 VERSO_STORAGE_TIMEOUT).
+ * and the call fails with an AbortError (mapStorageError: 503 VERSO_STORAGE_TIMEOUT). The signal rides in the
+ * async context, not in per-call options, so that the client's cached middleware stack serves the call.
  */
 export function boundedSender (client: DynamoSender, signal: AbortSignal): DynamoSender {
-  const send = async (command: never, options?: object): Promise<unknown> => await client.send(command, { ...options, abortSignal: signal })
+  const send = async (command: never, options?: object): Promise<unknown> => options === undefined
+    ? await underDeadline(signal, async () => await client.send(command))
+    : await client.send(command, { ...options, abortSignal: signal })
   return { send: send as DynamoSender['send'] }
 }
 

@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net'
+import { CreateTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import t from 'tap'
+import { boundedSender, createDynamoClient, observeCalls, type ObservedCall } from '../../src/storage/client.js'
+import { guarded } from '../../src/storage/errors.js'
+import { endpoint } from '../support/helper.js'
+
+// verso's transport (UndiciHandler) under the SDK: each failure must reach the SDK's retry strategy as the
+// error it knows from its own handler, and each request's deadline (carried in the async context) must bind
+// its own calls only.
+
+interface FakeEndpoint { url: string, connections: () => number, open: () => number, close: () => Promise<void> }
+
+/** A TCP endpoint that accepts connections and does `onConnection` with each: stall, hang up, or forward. */
+async function tcpEndpoint (onConnection: (socket: Socket) => void): Promise<FakeEndpoint> {
+  const sockets = new Set<Socket>()
+  let connections = 0
+  const server: Server = createServer((socket) => {
+    connections++
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    onConnection(socket)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    connections: () => connections,
+    open: () => sockets.size,
+    close: async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
+
+/** Accepts, reads, never answers: a DynamoDB behind a dead network path. */
+const stalling = async (): Promise<FakeEndpoint> => await tcpEndpoint(() => {})
+/** Accepts, and closes the connection once the request has arrived, without an answer. */
+const hangingUp = async (): Promise<FakeEndpoint> => await tcpEndpoint((socket) => { socket.once('data', () => socket.destroy()) })
+/** Forwards to the run's DynamoDB Local. */
+const forwarding = async (): Promise<FakeEndpoint> => {
+  const target = new URL(endpoint())
+  return await tcpEndpoint((socket) => {
+    const upstream = tcpConnect(Number(target.port), target.hostname)
+    upstream.on('error', () => socket.destroy())
+    socket.on('close', () => upstream.destroy())
+    upstream.on('close', () => socket.destroy())
+    socket.pipe(upstream).pipe(socket)
+  })
+}
+
+const attemptsOf = (err: unknown): number | undefined => (err as { $metadata?: { attempts?: number } }).$metadata?.attempts
+const failure = async (call: Promise<unknown>): Promise<Error & { code?: string }> => {
+  try {
+    await call
+  } catch (err) {
+    return err as Error & { code?: string }
+  }
+  throw new Error('the call succeeded')
+}
+
+async function withTable (client: DynamoDBClient): Promise<string> {
+  const TableName = `tr${randomBytes(4).toString('hex')}`
+  await client.send(new CreateTableCommand({
+    TableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }]
+  }))
+  await client.send(new PutItemCommand({ TableName, Item: { pk: { S: 'a' }, name: { S: 'Ada' }, tags: { SS: ['x', 'y'] } } }))
+  return TableName
+}
+
+const getA = (TableName: string): GetItemCommand => new GetItemCommand({ TableName, Key: { pk: { S: 'a' } }, ConsistentRead: true })
+
+t.test('calls go through: a put and a consistent get', async (t) => {
+  const client = createDynamoClient({ endpoint: endpoint() })
+  t.teardown(() => { client.destroy() })
+  const table = await withTable(client)
+  const { Item, $metadata } = await client.send(getA(table))
+  t.same(Item, { pk: { S: 'a' }, name: { S: 'Ada' }, tags: { SS: ['x', 'y'] } })
+  t.equal($metadata.httpStatusCode, 200)
+  const bounded = await boundedSender(client, AbortSignal.timeout(30_000)).send(getA(table))
+  t.same(bounded.Item?.name, { S: 'Ada' }, 'and under a deadline')
+})
+
+t.test('a missing table: ResourceNotFoundException after one attempt', async (t) => {
+  const client = createDynamoClient({ endpoint: endpoint() })
+  t.teardown(() => { client.destroy() })
+  const err = await failure(client.send(getA(`missing${randomBytes(4).toString('hex')}`)))
+  t.equal(err.name, 'ResourceNotFoundException')
+  t.equal(attemptsOf(err), 1, 'not retried')
+})
+
+t.test('a refused connection: retried, then ECONNREFUSED', async (t) => {
+  const client = createDynamoClient({ endpoint: 'http://127.0.0.1:1' })
+  t.teardown(() => { client.destroy() })
+  const err = await failure(client.send(getA('any')))
+  t.equal(err.code, 'ECONNREFUSED')
+  t.equal(attemptsOf(err), 3, 'all three attempts made')
+  t.match(await failure(guarded(client.send(getA('any')))), { code: 'VERSO_STORAGE_UNAVAILABLE' }, 'a 503 for the request')
+})
+
+t.test('a connection closed without an answer: ECONNRESET, retried', async (t) => {
+  const server = await hangingUp()
+  const client = createDynamoClient({ endpoint: server.url })
+  t.teardown(async () => { client.destroy(); await server.close() })
+  const err = await failure(client.send(getA('any')))
+  t.equal(err.code, 'ECONNRESET')
+  t.equal(attemptsOf(err), 3)
+  t.equal(server.connections(), 3, 'each attempt on a connection of its own')
+})
+
+t.test('an endpoint that never answers, outside any deadline (as the relay calls): TimeoutError per attempt, retried, then the call ends', async (t) => {
+  const server = await stalling()
+  const client = createDynamoClient({ endpoint: server.url, requestTimeoutMs: 300 })
+  t.teardown(async () => { client.destroy(); await server.close() })
+  const err = await failure(client.send(getA('any')))
+  t.equal(err.name, 'TimeoutError')
+  t.equal(attemptsOf(err), 3, 'a timeout is retried')
+  t.equal(server.connections(), 3, 'a timed-out connection is not reused')
+  t.match(await failure(guarded(client.send(getA('any')))), { code: 'VERSO_STORAGE_UNAVAILABLE' })
+})
+
+t.test('a deadline aborts the running attempt: AbortError, not retried, 503 VERSO_STORAGE_TIMEOUT', async (t) => {
+  const server = await stalling()
+  const client = createDynamoClient({ endpoint: server.url })
+  t.teardown(async () => { client.destroy(); await server.close() })
+  const err = await failure(boundedSender(client, AbortSignal.timeout(200)).send(getA('any')))
+  t.equal(err.name, 'AbortError')
+  t.equal(attemptsOf(err), 1, 'not retried')
+  t.equal(server.connections(), 1)
+  t.match(await failure(guarded(boundedSender(client, AbortSignal.timeout(200)).send(getA('any')))), { code: 'VERSO_STORAGE_TIMEOUT' })
+  const before = server.connections()
+  t.equal((await failure(boundedSender(client, AbortSignal.abort()).send(getA('any')))).name, 'AbortError', 'a deadline already past: no attempt at all')
+  t.equal(server.connections(), before, 'no connection opened for it')
+})
+
+t.test('a deadline that passes while the SDK waits to retry ends the call then, not after the wait', async (t) => {
+  // Throttled, with a Retry-After that makes the SDK wait at least 4 s before its second attempt.
+  let requests = 0
+  const server = createHttpServer((req, res) => {
+    requests++
+    req.resume()
+    res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'retry-after': '4' })
+    res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate exceeded' }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const client = createDynamoClient({ endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}` })
+  t.teardown(async () => { client.destroy(); server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  const started = performance.now()
+  const err = await failure(boundedSender(client, AbortSignal.timeout(300)).send(getA('any')))
+  const ms = performance.now() - started
+  t.equal(err.name, 'AbortError')
+  t.equal(requests, 1, 'no second attempt')
+  t.ok(ms < 3000, `ended at the deadline, well before the 4 s retry wait (${ms.toFixed(0)} ms)`)
+})
+
+t.test('concurrent calls each keep their own deadline', async (t) => {
+  const client = createDynamoClient({ endpoint: endpoint() })
+  t.teardown(() => { client.destroy() })
+  const table = await withTable(client)
+  // Twice: the first round resolves the GetItem stack, the second runs on the cached one.
+  for (const round of ['first round', 'cached stack']) {
+    const controllers = Array.from({ length: 30 }, () => new AbortController())
+    const calls = controllers.map(async (controller, i) => {
+      if (i % 3 === 2) return await client.send(getA(table)) // no deadline at all
+      return await boundedSender(client, controller.signal).send(getA(table))
+    })
+    // Abort every third call's deadline while all of them are in flight.
+    controllers.forEach((controller, i) => { if (i % 3 === 0) controller.abort() })
+    const outcomes = await Promise.allSettled(calls)
+    const aborted = outcomes.filter((o, i) => i % 3 === 0 && o.status === 'rejected' && (o.reason as Error).name === 'AbortError').length
+    const served = outcomes.filter((o, i) => i % 3 !== 0 && o.status === 'fulfilled' && o.value.Item?.name?.S === 'Ada').length
+    t.equal(aborted, 10, `${round}: every call whose deadline fired was aborted`)
+    t.equal(served, 20, `${round}: no other call saw that deadline`)
+  }
+
+  // Two calls in flight on a stalled endpoint: the one whose deadline passes fails, the other keeps waiting.
+  const server = await stalling()
+  const stalled = createDynamoClient({ endpoint: server.url })
+  t.teardown(async () => { stalled.destroy(); await server.close() })
+  const longer = new AbortController()
+  let longerSettled = false
+  const slow = failure(boundedSender(stalled, longer.signal).send(getA('any'))).finally(() => { longerSettled = true })
+  t.equal((await failure(boundedSender(stalled, AbortSignal.timeout(200)).send(getA('any')))).name, 'AbortError')
+  t.notOk(longerSettled, 'the other call is still running')
+  longer.abort()
+  t.equal((await slow).name, 'AbortError', 'until its own deadline fires')
+})
+
+t.test('the middleware stack is resolved once per command, and middleware added later sees every call', async (t) => {
+  const client = createDynamoClient({ endpoint: endpoint() })
+  t.teardown(() => { client.destroy() })
+  const table = await withTable(client)
+  let resolved = 0
+  client.middlewareStack.add((next, context) => {
+    if (context.commandName === 'GetItemCommand') resolved++
+    return next
+  }, { step: 'initialize', name: 'testResolutions' })
+  for (let i = 0; i < 5; i++) await boundedSender(client, AbortSignal.timeout(30_000)).send(getA(table))
+  await Promise.all(Array.from({ length: 5 }, async () => await client.send(getA(table))))
+  t.equal(resolved, 1, 'ten GetItems, with and without a deadline, on one resolved stack')
+
+  const seen: ObservedCall[] = []
+  const stop = observeCalls(client, (call) => seen.push(call))
+  for (let i = 0; i < 3; i++) await boundedSender(client, AbortSignal.timeout(30_000)).send(getA(table))
+  t.equal(seen.filter((c) => c.command === 'GetItemCommand').length, 3, 'an observer added after GetItem was cached sees each call')
+  t.equal(resolved, 2, 'the stack was resolved again, once')
+  stop()
+  await client.send(getA(table))
+  t.equal(seen.length, 3, 'and none once it stopped')
+})
+
+t.test('destroy() closes the pooled connections', async (t) => {
+  const server = await forwarding()
+  const client = createDynamoClient({ endpoint: server.url })
+  t.teardown(async () => { await server.close() })
+  const direct = createDynamoClient({ endpoint: endpoint() })
+  t.teardown(() => { direct.destroy() })
+  const table = await withTable(direct)
+  await client.send(getA(table))
+  t.equal(server.open(), 1, 'one keep-alive connection')
+  const closed = new Promise<void>((resolve) => {
+    const check = setInterval(() => { if (server.open() === 0) { clearInterval(check); resolve() } }, 20)
+  })
+  client.destroy()
+  await closed
+  t.equal(server.open(), 0, 'closed by destroy()')
+  t.ok(await failure(client.send(getA(table))), 'a destroyed client makes no more calls')
+})
