@@ -17,7 +17,8 @@ import { validatorCompiler } from './http/validation.js'
 import auth from './plugins/app/auth.js'
 import { authSettings, type AuthConfig } from './auth/settings.js'
 import storage from './plugins/app/storage.js'
-import swagger from './plugins/external/swagger.js'
+import swagger, { type DocumentOptions } from './plugins/external/swagger.js'
+import { documentedAuth } from './auth/openapi.js'
 import metrics from './plugins/external/metrics.js'
 import helmet from './plugins/external/helmet.js'
 import cors from './plugins/external/cors.js'
@@ -65,6 +66,8 @@ export interface AppOptions {
   onEventCommitted?: (shard: number) => void
   /** Collect Prometheus metrics into `app.metrics` (src/server.ts serves them on METRICS_PORT). Default false. */
   metrics?: boolean
+  /** What /openapi.json says instead of the running configuration (the committed document describes production). */
+  openapi?: Pick<DocumentOptions, 'auth' | 'servers'>
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -141,9 +144,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   if (maxEventLoopDelayMs > 0 || maxEventLoopUtilization > 0) await app.register(underPressure, { maxEventLoopDelayMs, maxEventLoopUtilization })
   if ((config.RATE_LIMIT_MAX ?? 0) > 0) await app.register(rateLimit, { max: config.RATE_LIMIT_MAX ?? 0, windowMs: orDefault(config, 'RATE_LIMIT_WINDOW_MS') })
   // Before the routes and the request hooks of later plugins: a refused request costs no parsing and no DynamoDB call.
-  await app.register(auth, { settings: authSettings(config), modelPaths: models.map((m) => m.path) })
+  const settings = authSettings(config)
+  await app.register(auth, { settings, modelPaths: models.map((m) => m.path) })
   await app.register(metrics, { metrics: options.metrics === true ? new Metrics() : null, dynamo: options.dynamo })
-  await app.register(swagger)
+  await app.register(swagger, {
+    auth: options.openapi?.auth ?? documentedAuth(settings),
+    rateLimited: (config.RATE_LIMIT_MAX ?? 0) > 0,
+    shedsLoad: maxEventLoopDelayMs > 0 || maxEventLoopUtilization > 0,
+    ...(options.openapi?.servers === undefined ? {} : { servers: options.openapi.servers })
+  })
   await app.register(storage, {
     client: options.dynamo,
     ownsClient: options.ownsClient ?? false,

@@ -6,7 +6,7 @@ import { JSON_MEDIA_TYPES } from '../http/json-body.js'
 import { modelSchemas } from '../http/model-schemas.js'
 import { acceptedTypes } from '../http/problem.js'
 import { etagOf, notModified, writeWithPrecondition } from '../http/preconditions.js'
-import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
+import { ETagHeader, header, Id, OPTIONAL_BODY, OptionalVersionBody, problem, problemResponses } from '../http/schemas.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import { bodyAjv } from '../http/validation.js'
 import { validateMerged } from '../http/patch-validation.js'
@@ -49,8 +49,8 @@ const bodyFields = (body: unknown): Entity => {
 }
 
 const IdParams = Type.Object({ id: Id })
-const PlanHeader = { type: 'string', description: 'How DynamoDB was read: index:<name> (a Query) or scan', examples: ['index:author'] }
-const includeDeleted = Type.Boolean({ default: false, description: 'Return the entity even when it is soft-deleted' })
+const PlanHeader = header({ type: 'string', description: 'How DynamoDB was read: index:<name> (a Query) or scan', examples: ['index:author'] })
+const includeDeleted = Type.Optional(Type.Boolean({ default: false, description: 'Return the entity even when it is soft-deleted' }))
 const IncludeDeleted = Type.Object({ include_deleted: includeDeleted }, { additionalProperties: false })
 const ReadAsOf = Type.Object({
   include_deleted: includeDeleted,
@@ -59,12 +59,12 @@ const ReadAsOf = Type.Object({
 const IfMatch = Type.Object({
   'if-match': Type.Optional(Type.String({ description: 'The version this write is based on, as an entity tag: "<version>". Required unless the body has version.' }))
 })
-const DeleteBody = Type.Union([Type.Object({ version: VersionId }, { additionalProperties: false }), Type.Null()])
 
 /** The REST routes of one model (DESIGN §3), all derived from its declaration. */
 export function registerModelRoutes (app: FastifyInstance, model: Model, repository: EntityRepository, scanPolicy: 'allow' | 'deny' = 'allow'): void {
   const schemas = modelSchemas(model)
   app.addSchema(schemas.entity)
+  app.addSchema(schemas.projection)
   const fieldsValid = bodyAjv.compile(schemas.fields)
   const base = `/${model.path}`
   const tags = [model.name]
@@ -93,7 +93,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       response: {
         201: {
           ...withETag(`The created ${name}`),
-          headers: { ...(versioned ? { etag: ETagHeader } : {}), location: { type: 'string', description: 'Path of the new entity' }, 'idempotent-replayed': ReplayedHeader }
+          headers: { ...(versioned ? { etag: ETagHeader } : {}), location: header({ type: 'string', description: 'Path of the new entity', examples: ['/person/3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f'] }), 'idempotent-replayed': ReplayedHeader }
         },
         ...problemResponses(400, 409, 413, 415, 503),
         ...idempotencyProblems('Conflict: an entity with this entity_id exists already')
@@ -126,7 +126,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'Answer 304 when this entity tag is current' })) }),
       response: {
         200: versioned ? { ...withETag(`The current ${name}`), headers: { etag: ETagHeader, 'verso-chain': ChainHeader } } : withETag(`The current ${name}`),
-        304: { type: 'null', description: 'Not modified: the If-None-Match tag is current' },
+        304: { type: 'null', description: 'Not modified: the If-None-Match tag is current', headers: { etag: ETagHeader } },
         ...problemResponses(400, 404, 503)
       }
     }
@@ -158,7 +158,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       summary: `List ${name} entities`,
       description: `One page of ${name} entities. Filters: field=value, or field=op.value (eq, ne, lt, lte, gt, gte, begins_with, between.low,high, in.(a,b), exists.true|false), as PostgREST writes them; repeat a field to combine. ${planDescription} order=asc|desc sorts along that index's range field. Soft-deleted entities are left out unless include_deleted=true. A page may hold fewer than limit items and still have a next_cursor.`,
       querystring: schemas.listQuery,
-      response: { 200: { ...schemas.list, description: `A page of ${name} entities`, headers: { 'x-query-plan': PlanHeader } }, ...problemResponses(400, 503) }
+      response: { 200: { ...schemas.page, description: `A page of ${name} entities`, headers: { 'x-query-plan': PlanHeader } }, ...problemResponses(400, 503) }
     }
   }, async (request, reply) => {
     const { limit, cursor, order, fields, sort, include_deleted: includeDeleted, ...filters } = request.query as Record<string, unknown> & { limit: number, cursor?: string, order?: 'asc' | 'desc', fields?: string, sort?: string, include_deleted: boolean }
@@ -246,7 +246,8 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
       body: { content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: schemas.patch }])) },
       response: {
         200: withETag(`The new ${name} version`),
-        ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 415, 428, 503] : [400, 404, 409, 413, 415, 503]))
+        ...problemResponses(...(versioned ? [400, 404, 409, 412, 413, 428, 503] : [400, 404, 409, 413, 503])),
+        415: problem('Unsupported Content-Type', { 'accept-patch': header({ type: 'string', description: 'The media types PATCH takes', examples: [PATCH_TYPES.join(', ')] }) })
       }
     },
     config: { acceptedTypes: PATCH_TYPES },
@@ -271,7 +272,7 @@ export function registerModelRoutes (app: FastifyInstance, model: Model, reposit
         ? 'Writes a new version with active=false (history is kept). Needs If-Match: "<version>" or {"version": "…"} as the body.'
         : 'Removes the entity for good and answers with its final state.',
       params: IdParams,
-      ...(versioned ? { headers: IfMatch, body: DeleteBody } : {}),
+      ...(versioned ? { headers: IfMatch, body: OptionalVersionBody, [OPTIONAL_BODY]: true } : {}),
       response: {
         200: withETag(`The final state of the ${name}`),
         ...problemResponses(...(versioned ? [400, 404, 409, 412, 415, 428, 503] : [400, 404, 503]))

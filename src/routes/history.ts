@@ -6,7 +6,7 @@ import { ownFields, type Model } from '../models/define.js'
 import { instant } from '../http/instant.js'
 import { modelSchemas } from '../http/model-schemas.js'
 import { etagOf, writeWithPrecondition } from '../http/preconditions.js'
-import { ETagHeader, Id, problemResponses, VersionId } from '../http/schemas.js'
+import { ETagHeader, Id, OPTIONAL_BODY, OptionalVersionBody, problemResponses, VersionId } from '../http/schemas.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import type { HistoryCursor } from '../repository/history.js'
 import { chainBreaks, type ChainReport } from '../repository/integrity.js'
@@ -84,7 +84,8 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
   const base = `/${model.path}/:id/versions`
   const tags = [name]
   const { entityRef, list } = modelSchemas(model)
-  const unavailable = versioned ? {} : problemResponses(405)
+  // Undocumented when not versioned: an operation that can only answer 405 is not one to generate a client for.
+  const hide = versioned ? {} : { hide: true }
   // RFC 9110: a 405 lists the methods the resource supports: none, for a model without history.
   const notHere = async (_request: FastifyRequest, reply: FastifyReply): Promise<never> => {
     reply.header('allow', '')
@@ -94,6 +95,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
 
   app.get(base, {
     schema: {
+      ...hide,
       tags,
       operationId: `list${name}Versions`,
       summary: `History of a ${name}, newest first`,
@@ -102,14 +104,12 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
         : `${name} is not versioned: 405.`,
       params: Type.Object({ id: Id }),
       querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size' })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'next_cursor of the previous page' })),
         from: Type.Optional(time('Only versions whose changed_on is at or after this time')),
         to: Type.Optional(time('Only versions whose changed_on is at or before this time'))
       }, { additionalProperties: false }),
-      response: versioned
-        ? { 200: { ...list, description: 'A page of versions, newest first', headers: { 'verso-chain': ChainHeader } }, ...problemResponses(400, 404, 503) }
-        : { 200: { type: 'null', description: 'never: not versioned' }, ...unavailable }
+      response: { 200: { ...list, description: 'A page of versions, newest first', headers: { 'verso-chain': ChainHeader } }, ...problemResponses(400, 404, 503) }
     }
   }, only(async (request: FastifyRequest, reply: FastifyReply) => {
     const { id } = request.params as { id: string }
@@ -131,6 +131,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
 
   app.get(`/${model.path}/:id/integrity`, {
     schema: {
+      ...hide,
       tags,
       operationId: `check${name}Integrity`,
       summary: `Whether the versions of a ${name} form one chain`,
@@ -138,9 +139,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
         ? 'Reads every version (the current one and the whole audit table partition) and reports forks (two or more versions naming the same predecessor: a writer saved without the optimistic lock, and one of the updates was lost) and gaps (a predecessor named but stored nowhere). verso\'s own writes never fork; Rococo\'s published DynamoDB save (no lock) can. Soft-deleted entities are checked too.'
         : `${name} is not versioned: 405.`,
       params: Type.Object({ id: Id }),
-      response: versioned
-        ? { 200: { ...IntegrityReport, description: 'The chain report' }, ...problemResponses(400, 404, 503) }
-        : { 200: { type: 'null', description: 'never: not versioned' }, ...unavailable }
+      response: { 200: { ...IntegrityReport, description: 'The chain report' }, ...problemResponses(400, 404, 503) }
     }
   }, only(async (request: FastifyRequest) => {
     const { id } = request.params as { id: string }
@@ -151,11 +150,12 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
 
   app.get(`${base}/:version`, {
     schema: {
+      ...hide,
       tags,
       operationId: `get${name}Version`,
       summary: `One version of a ${name}, past or current`,
       params: VersionParams,
-      response: versioned ? { 200: { ...entityRef, description: 'The version', headers: { etag: ETagHeader } }, ...problemResponses(400, 404, 503) } : { 200: { type: 'null', description: 'never' }, ...unavailable }
+      response: { 200: { ...entityRef, description: 'The version', headers: { etag: ETagHeader } }, ...problemResponses(400, 404, 503) }
     }
   }, only(async (request: FastifyRequest, reply) => {
     const { id, version } = request.params as { id: string, version: string }
@@ -166,6 +166,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
 
   app.get(`${base}/:version/diff`, {
     schema: {
+      ...hide,
       tags,
       operationId: `diff${name}Versions`,
       summary: `What changed between two versions of a ${name} (RFC 6902 JSON Patch)`,
@@ -173,11 +174,9 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
       params: VersionParams,
       querystring: Type.Object({
         to: Type.Optional(VersionId),
-        include_meta: Type.Boolean({ default: false, description: 'Compare the server-managed fields too' })
+        include_meta: Type.Optional(Type.Boolean({ default: false, description: 'Compare the server-managed fields too' }))
       }, { additionalProperties: false }),
-      response: versioned
-        ? { 200: { description: 'RFC 6902 JSON Patch', content: { 'application/json-patch+json': { schema: JsonPatch } } }, ...problemResponses(400, 404, 503) }
-        : { 200: { type: 'null', description: 'never' }, ...unavailable }
+      response: { 200: { description: 'RFC 6902 JSON Patch', content: { 'application/json-patch+json': { schema: JsonPatch } } }, ...problemResponses(400, 404, 503) }
     }
   }, only(async (request: FastifyRequest, reply) => {
     const { id, version } = request.params as { id: string, version: string }
@@ -195,6 +194,7 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
 
   app.post(`${base}/:version/restore`, {
     schema: {
+      ...hide,
       tags,
       operationId: `restore${name}Version`,
       summary: `Restore a ${name} to a version`,
@@ -204,14 +204,13 @@ export function registerHistoryRoutes (app: FastifyInstance, model: Model, repos
         'if-match': Type.Optional(Type.String({ description: 'The current version, as an entity tag' })),
         'idempotency-key': IdempotencyKeyHeader
       }),
-      body: Type.Union([Type.Object({ version: VersionId }, { additionalProperties: false }), Type.Null()]),
-      response: versioned
-        ? {
-            200: { ...entityRef, description: 'The new version', headers: { etag: ETagHeader, 'idempotent-replayed': ReplayedHeader } },
-            ...problemResponses(400, 404, 409, 412, 415, 428, 503),
-            ...idempotencyProblems('Conflict: the body version is stale')
-          }
-        : { 200: { type: 'null', description: 'never' }, ...unavailable }
+      body: OptionalVersionBody,
+      [OPTIONAL_BODY]: true,
+      response: {
+        200: { ...entityRef, description: 'The new version', headers: { etag: ETagHeader, 'idempotent-replayed': ReplayedHeader } },
+        ...problemResponses(400, 404, 409, 412, 415, 428, 503),
+        ...idempotencyProblems('Conflict: the body version is stale')
+      }
     },
     config: { acceptedTypes: ['application/json'] }
   }, only(async (request: FastifyRequest, reply) => {

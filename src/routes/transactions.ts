@@ -5,7 +5,7 @@ import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { ID_PATTERN } from '../models/meta.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
 import { modelSchemas } from '../http/model-schemas.js'
-import { Id, ProblemRef, problemResponses, VersionId } from '../http/schemas.js'
+import { Id, problem, problemResponses, VersionId } from '../http/schemas.js'
 import type { ValidateFunction } from 'ajv'
 import { bodyAjv, fieldErrors } from '../http/validation.js'
 import { validateMerged } from '../http/patch-validation.js'
@@ -66,27 +66,31 @@ const TransactionBody = Type.Object({
 })
 type TransactionRequest = Static<typeof TransactionBody>
 
-const TransactionResult = Type.Object({
-  results: Type.Array(Type.Object({
-    op: Type.String({ examples: ['create'] }),
-    model: ModelPath,
-    entity_id: Id,
-    entity: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
-      description: 'The state the operation left (a delete: the final state; a check: the current state, null when absent)'
-    })
-  }))
-}, {
-  description: 'Committed: one result per operation, in order',
-  examples: [{
-    results: [
-      { op: 'create', model: 'person', entity_id: 'b7e2c1d0a9f84e3b8c6d5e4f3a2b1c0d', entity: { entity_id: 'b7e2c1d0a9f84e3b8c6d5e4f3a2b1c0d', version: '019ac3f2b0c17d2e8f3a4b5c6d7e8f90', previous_version: '00000000000040008000000000000000', active: true, changed_by_id: '00000000000040008000000000000000', changed_on: '2026-11-26T23:51:48.540000+00:00', first_name: 'Ursula', last_name: 'Le Guin' } },
-      { op: 'patch', model: 'book', entity_id: EXAMPLE_ID, entity: { entity_id: EXAMPLE_ID, version: '019ac3f2b0c27d2e8f3a4b5c6d7e8f91', previous_version: EXAMPLE_VERSION, active: true, changed_by_id: '00000000000040008000000000000000', changed_on: '2026-11-26T23:51:48.541000+00:00', title: 'The Dispossessed', author: 'Ursula K. Le Guin', status: 'finished', rating: 5 } },
-      { op: 'check', model: 'person', entity_id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', entity: { entity_id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', first_name: 'Ada', last_name: 'Lovelace' } }
+/**
+ * One result per model and kind of operation, so that a client narrowing on `model` (and `op`) gets the model's
+ * entity typed: a write leaves an entity, a check finds one or none.
+ */
+function transactionResult (models: readonly Model[]): TSchema {
+  const results = models.flatMap((model) => {
+    const entity = modelSchemas(model).entityRef
+    const common = { model: Type.Literal(model.path), entity_id: Id }
+    const writes = model.versioned ? ['create', 'replace', 'patch', 'delete', 'restore'] : ['create', 'replace', 'patch', 'delete']
+    return [
+      Type.Object({ op: Type.Enum(writes), ...common, entity }, { title: `${model.name}WriteResult`, description: `The ${model.name} the operation left (a delete: its final state)` }),
+      Type.Object({ op: Type.Literal('check'), ...common, entity: Type.Union([entity, Type.Null()], { description: 'The current state; null when absent' }) }, { title: `${model.name}CheckResult` })
     ]
-  }]
-})
-
-const problem = (description: string): unknown => ({ description, content: { 'application/problem+json': { schema: ProblemRef } } })
+  })
+  return Type.Object({ results: Type.Array(Type.Union(results)) }, {
+    description: 'Committed: one result per operation, in order',
+    examples: [{
+      results: [
+        { op: 'create', model: 'person', entity_id: 'b7e2c1d0a9f84e3b8c6d5e4f3a2b1c0d', entity: { entity_id: 'b7e2c1d0a9f84e3b8c6d5e4f3a2b1c0d', version: '019ac3f2b0c17d2e8f3a4b5c6d7e8f90', previous_version: '00000000000040008000000000000000', active: true, changed_by_id: '00000000000040008000000000000000', changed_on: '2026-11-26T23:51:48.540000+00:00', first_name: 'Ursula', last_name: 'Le Guin' } },
+        { op: 'patch', model: 'book', entity_id: EXAMPLE_ID, entity: { entity_id: EXAMPLE_ID, version: '019ac3f2b0c27d2e8f3a4b5c6d7e8f91', previous_version: EXAMPLE_VERSION, active: true, changed_by_id: '00000000000040008000000000000000', changed_on: '2026-11-26T23:51:48.541000+00:00', title: 'The Dispossessed', author: 'Ursula K. Le Guin', status: 'finished', rating: 5 } },
+        { op: 'check', model: 'person', entity_id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', entity: { entity_id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', version: '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f', previous_version: '00000000000040008000000000000000', active: true, changed_by_id: '00000000000040008000000000000000', changed_on: '2026-11-26T23:51:48.540000+00:00', first_name: 'Ada', last_name: 'Lovelace' } }
+      ]
+    }]
+  })
+}
 
 interface ModelEntry { model: Model, fields: ValidateFunction }
 
@@ -185,7 +189,7 @@ export function registerTransactionRoutes (app: FastifyInstance, models: readonl
       headers: Type.Object({ 'idempotency-key': IdempotencyKeyHeader }),
       body: TransactionBody,
       response: {
-        200: { ...TransactionResult, headers: { 'idempotent-replayed': ReplayedHeader } },
+        200: { ...transactionResult(models), headers: { 'idempotent-replayed': ReplayedHeader } },
         400: problem('Invalid operations (unknown model, invalid body, missing version, an entity named twice) or over DynamoDB\'s transaction limits (VERSO_TRANSACTION_TOO_LARGE); nothing was written'),
         404: problem('An operation\'s entity (or restore version) does not exist; nothing was written'),
         ...idempotencyProblems('An operation\'s version is stale, its entity exists already or a check failed; nothing was written'),

@@ -6,7 +6,6 @@ import { apiKey, bearerToken, type Presented } from '../../auth/credentials.js'
 import { accessOf, hasScope, requiredScope, type Access } from '../../auth/scopes.js'
 import type { AuthSettings } from '../../auth/settings.js'
 import { authenticationRequired, insufficientScope, invalidCredentials, VersoError } from '../../errors.js'
-import { problemResponses } from '../../http/schemas.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -50,11 +49,6 @@ function challenge (problem: VersoError): string | undefined {
   }
 }
 
-const AUTH_RESPONSES = {
-  401: { ...problemResponses(401)[401] as object, description: 'Missing or invalid credentials (AUTH_MODE=jwt or api-key); the WWW-Authenticate header says which' },
-  403: { ...problemResponses(403)[403] as object, description: 'The caller lacks the scope {model}:read or {model}:write (AUTH_SCOPES=true)' }
-}
-
 /**
  * AUTH_MODE: who the caller is (request.callerId, written as `changed_by_id`) and whether it may touch the
  * model. Runs in onRequest, before the body is read, so a refused request never reaches parsing or DynamoDB.
@@ -72,15 +66,11 @@ export default fp<AuthPluginOptions>(async (app, options) => {
     if (scopesOn && !hasScope(request.callerScopes ?? new Set(), modelPath, access)) throw insufficientScope(requiredScope(modelPath, access))
   })
 
-  // The document is the same in every mode: open routes say `security: []`, the others document 401 and 403.
+  // Open routes say `security: []` in the document; the swagger plugin adds 401 (and 403) to the others when AUTH_MODE asks for credentials.
   app.addHook('onRoute', (route) => {
     const schema = route.schema as Record<string, unknown> | undefined
     if (schema === undefined || schema.hide === true) return
-    if (isPublic(route.url, route.config)) {
-      route.schema = { ...schema, security: [] }
-    } else if (schema.response !== undefined) {
-      route.schema = { ...schema, response: { ...schema.response as object, ...AUTH_RESPONSES } }
-    }
+    if (isPublic(route.url, route.config)) route.schema = { ...schema, security: [] }
   })
 
   if (settings.mode === 'none') return
