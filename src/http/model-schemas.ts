@@ -12,7 +12,8 @@ const EXAMPLE_META = {
   changed_on: '2026-11-26T23:51:48.540000+00:00'
 }
 
-const MetaFields = {
+/** The server-managed fields of a versioned entity (change events carry them too). */
+export const MetaFields = {
   entity_id: Id,
   version: VersionId,
   previous_version: Type.String({ pattern: ID_PATTERN, description: 'The version this one replaced; the zero id on create' }),
