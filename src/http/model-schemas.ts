@@ -3,7 +3,7 @@ import type { Model } from '../models/define.js'
 import { ID_PATTERN, ZERO_ID } from '../models/meta.js'
 import { Id, VersionId } from './schemas.js'
 
-const EXAMPLE_META = {
+export const EXAMPLE_META = {
   entity_id: '3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f',
   version: '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f',
   previous_version: ZERO_ID,

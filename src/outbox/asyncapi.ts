@@ -3,9 +3,9 @@ import { Type, type TObject, type TProperties, type TSchema } from 'typebox'
 import { ConfigSchema } from '../config/config.js'
 import type { Model } from '../models/define.js'
 import { ID_PATTERN, ZERO_ID } from '../models/meta.js'
-import { MetaFields } from '../http/model-schemas.js'
+import { EXAMPLE_META, MetaFields } from '../http/model-schemas.js'
 import { Id } from '../http/schemas.js'
-import { CHANGE_ACTIONS, eventSource, eventType, type ChangeAction } from './event.js'
+import { CHANGE_ACTIONS, eventSource, eventType, sequenceOf, type ChangeAction } from './event.js'
 import { routingKeyOf } from './publishers/publisher.js'
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
@@ -64,6 +64,24 @@ function dataSchema (model: Model, action: ChangeAction): TObject {
   })
 }
 
+/** An event as the relay would publish it for the model's example. */
+function exampleEvent (model: Model, action: ChangeAction, source: string): Record<string, unknown> {
+  const meta = { ...EXAMPLE_META, previous_version: action === 'created' ? ZERO_ID : '019ac3f1c2d37a4b9c8d7e6f5a4b3c2d', active: action !== 'deleted' }
+  return {
+    specversion: '1.0',
+    id: '019ac3f2a4b67c1d8e2f3a4b5c6d7e90',
+    type: eventType(model.path, action),
+    source: eventSource(source, model.path),
+    subject: EXAMPLE_META.entity_id,
+    time: EXAMPLE_META.changed_on,
+    datacontenttype: 'application/json',
+    partitionkey: EXAMPLE_META.entity_id,
+    sequence: sequenceOf(EXAMPLE_META.changed_on),
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    data: { ...model.example, ...(model.versioned ? meta : { entity_id: EXAMPLE_META.entity_id }) }
+  }
+}
+
 /** The whole CloudEvent (structured mode) of one model's action. */
 function eventSchema (model: Model, action: ChangeAction, source: string, dataRef: { $ref: string }): TObject {
   const entityId = Type.String({ pattern: ID_PATTERN, description: 'The entity id' })
@@ -82,7 +100,7 @@ function eventSchema (model: Model, action: ChangeAction, source: string, dataRe
     }),
     traceparent: Type.Optional(Traceparent),
     data: Type.Unsafe(dataRef)
-  }, { title: `${eventType(model.path, action)} (CloudEvents 1.0)`, additionalProperties: false })
+  }, { title: `${eventType(model.path, action)} (CloudEvents 1.0)`, additionalProperties: false, examples: [exampleEvent(model, action, source)] })
 }
 
 /** What each transport carries beside the body. Brokers and HTTP add their own: extra headers are allowed. */

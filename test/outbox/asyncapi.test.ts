@@ -50,10 +50,22 @@ t.test('one RabbitMQ channel per routing key {model}.{action}, every event on th
   t.match(document.operations().get('send.webhook')?.bindings().get('http')?.value(), { method: 'POST' })
 })
 
+const WEBHOOK_HEADERS = { 'content-type': 'application/cloudevents+json', 'webhook-id': '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f', 'webhook-timestamp': '1764201108', 'webhook-signature': `v1,${'A'.repeat(43)}=` }
+
+t.test('every event carries an example that conforms to its own schema', async (t) => {
+  const { document } = await parseAsyncApi(buildAsyncApi({ models: [...builtInModels, Setting] }))
+  const channel = document.channels().get('webhook')!
+  for (const message of channel.messages().all()) {
+    const examples = message.payload()?.examples() ?? []
+    t.equal(examples.length, 1, `${String(message.name())} has an example`)
+    t.same(violations(channel, String(message.name()), WEBHOOK_HEADERS, examples[0]), [], `${String(message.name())}: its example conforms`)
+  }
+})
+
 t.test('the message schemas are precise: what verso would never send is refused', async (t) => {
   const { document } = await parseAsyncApi(buildAsyncApi({ models: [Person, Setting] }))
   const channel = document.channels().get('webhook')!
-  const headers = { 'content-type': 'application/cloudevents+json', 'webhook-id': '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f', 'webhook-timestamp': '1764201108', 'webhook-signature': `v1,${'A'.repeat(43)}=` }
+  const headers = WEBHOOK_HEADERS
   const data = { first_name: 'Ada', last_name: 'Lovelace', entity_id: '3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f', version: '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f', previous_version: '00000000000040008000000000000000', active: true, changed_by_id: '00000000000040008000000000000000', changed_on: '2026-11-26T23:51:48.540000+00:00' }
   const event = (type: string, d: Record<string, unknown>): Record<string, unknown> => ({
     specversion: '1.0',
