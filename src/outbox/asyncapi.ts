@@ -26,8 +26,8 @@ const SQS = '0.2.0' // the latest AsyncAPI 3.0.0 accepts; the fields used here a
 const HTTP = '0.3.0'
 
 const json = (schema: TSchema): Record<string, unknown> => JSON.parse(JSON.stringify(schema)) as Record<string, unknown>
-const ref = (section: string, name: string): { $ref: string } => ({ $ref: `#/${section}/${name.replaceAll('/', '~1')}` })
-const pascal = (text: string): string => text.split(/[^A-Za-z0-9]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')
+const ref = (section: string, name: string): { $ref: string } => ({ $ref: `#/${section}/${name}` })
+const capital = (word: string): string => word.charAt(0).toUpperCase() + word.slice(1)
 
 /** Restore needs a version chain: a model without history never emits `restored`. */
 export const actionsOf = (model: Model): readonly ChangeAction[] => CHANGE_ACTIONS.filter((a) => a !== 'restored' || model.versioned)
@@ -91,12 +91,12 @@ function eventSchema (model: Model, action: ChangeAction, source: string, dataRe
     type: Type.Literal(eventType(model.path, action)),
     source: Type.Literal(eventSource(source, model.path), { description: 'EVENT_SOURCE + /{model}' }),
     subject: entityId,
-    time: Type.String({ format: 'date-time', description: "The version's changed_on (Python isoformat(): microseconds, +00:00)" }),
+    time: Type.String({ format: 'date-time', description: "changed_on of the version (the time of the write for a model without history), as Python's isoformat() writes it" }),
     datacontenttype: Type.Literal('application/json'),
     partitionkey: Type.String({ pattern: ID_PATTERN, description: 'CloudEvents partitioning extension: the entity id, as subject' }),
     sequence: Type.String({
       pattern: '^[0-9]{17}$',
-      description: 'CloudEvents sequence extension: changed_on in microseconds since the epoch, zero-padded to 17 digits; per entity it strictly increases along the version chain, compared as text'
+      description: 'CloudEvents sequence extension: changed_on in microseconds since the epoch, zero-padded to 17 digits, compared as text; per entity of a versioned model it strictly increases along the version chain'
     }),
     traceparent: Type.Optional(Traceparent),
     data: Type.Unsafe(dataRef)
@@ -158,7 +158,7 @@ export function buildAsyncApi (options: AsyncApiOptions): Record<string, unknown
   for (const model of options.models) {
     for (const action of actionsOf(model)) {
       const type = eventType(model.path, action)
-      const base = `${model.name}${pascal(action)}`
+      const base = `${model.name}${capital(action)}`
       schemas[`${base}Data`] = json(dataSchema(model, action))
       schemas[`${base}Event`] = json(eventSchema(model, action, source, ref('components/schemas', `${base}Data`)))
       for (const transport of TRANSPORTS) {
