@@ -6,6 +6,8 @@ import { defineModel } from '../../src/models/define.js'
 import { Person } from '../../src/models/person.js'
 import { models as builtInModels } from '../../src/models/index.js'
 import { buildAsyncApi } from '../../src/outbox/asyncapi.js'
+import { buildApp } from '../../src/app.js'
+import { createDynamoClient } from '../../src/storage/client.js'
 import { ASYNCAPI_PATH, generateAsyncApi } from '../../scripts/asyncapi-document.js'
 import { json, setup } from '../support/helper.js'
 import { channelsOf, parseAsyncApi, violations } from './asyncapi-support.js'
@@ -116,8 +118,11 @@ t.test('GET /asyncapi.json: open whatever AUTH_MODE, never rate limited, describ
 })
 
 t.test('the served document names the configured exchange and event source', async (t) => {
-  const doc = buildAsyncApi({ models: [Person], eventSource: '/orders/', exchange: 'orders.events' })
-  const channel = (doc.channels as Record<string, any>)['rabbitmq.verso.person.created']
-  t.equal(channel.bindings.amqp.exchange.name, 'orders.events')
-  t.equal((doc.components as Record<string, any>).schemas.PersonCreatedEvent.properties.source.const, '/orders/person', 'as buildEvent writes it (one slash)')
+  // As server.ts does: the whole configuration goes to buildApp. Building the app talks to no DynamoDB.
+  const config = { TABLE_PREFIX: '', OUTBOX_SHARDS: 4, EVENT_SOURCE: '/orders/', RABBITMQ_EXCHANGE: 'orders.events', BODY_LIMIT_BYTES: 1024 * 1024, REQUEST_TIMEOUT_MS: 30000 }
+  const app = await buildApp({ config, dynamo: createDynamoClient({ endpoint: 'http://127.0.0.1:1' }), ownsClient: true, models: [Person] })
+  t.teardown(async () => { await app.close() })
+  const doc = json(await app.inject({ method: 'GET', url: '/asyncapi.json' }))
+  t.equal(doc.channels['rabbitmq.verso.person.created'].bindings.amqp.exchange.name, 'orders.events')
+  t.equal(doc.components.schemas.PersonCreatedEvent.properties.source.const, '/orders/person', 'as buildEvent writes it (one slash)')
 })
