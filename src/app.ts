@@ -32,6 +32,7 @@ import { registerTransactionRoutes } from './routes/transactions.js'
 import { bulkRoutes } from './routes/bulk.js'
 import { registerModelsRoute } from './routes/models.js'
 import { registerConsoleRoutes } from './routes/console.js'
+import { registerAsyncApiRoute } from './routes/asyncapi.js'
 import { outboxTable } from './storage/table-names.js'
 
 declare module 'fastify' {
@@ -164,6 +165,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
   registerModelsRoute(app, models, config.TABLE_PREFIX)
+  registerAsyncApiRoute(app, models, config)
   if (config.STATS_ENABLED === true) registerStatsRoute(app, countCalls(options.dynamo))
   if (config.CONSOLE_ENABLED === true) registerConsoleRoutes(app)
   for (const model of models) {

@@ -3,7 +3,7 @@ import type { Model } from '../models/define.js'
 import { ID_PATTERN, ZERO_ID } from '../models/meta.js'
 import { Id, UNDOCUMENTED, VersionId } from './schemas.js'
 
-const EXAMPLE_META = {
+export const EXAMPLE_META = {
   entity_id: '3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f',
   version: '019ac3f2a4b67c1d8e2f3a4b5c6d7e8f',
   previous_version: ZERO_ID,
@@ -12,7 +12,8 @@ const EXAMPLE_META = {
   changed_on: '2026-11-26T23:51:48.540000+00:00'
 }
 
-const MetaFields = {
+/** The server-managed fields of a versioned entity (change events carry them too). */
+export const MetaFields = {
   entity_id: Id,
   version: VersionId,
   previous_version: Type.String({ pattern: ID_PATTERN, description: 'The version this one replaced; the zero id on create' }),

@@ -3,7 +3,13 @@ import { marshall } from '@aws-sdk/util-dynamodb'
 import type { Item, Entity } from '../storage/item-mapping.js'
 import { newVersion, parseTimestampMicros } from '../models/meta.js'
 
-export type ChangeAction = 'created' | 'updated' | 'deleted' | 'restored'
+export const CHANGE_ACTIONS = ['created', 'updated', 'deleted', 'restored'] as const
+export type ChangeAction = typeof CHANGE_ACTIONS[number]
+
+/** The CloudEvents `type` of a model's change: `verso.person.updated`. */
+export const eventType = (modelPath: string, action: ChangeAction): string => `verso.${modelPath}.${action}`
+/** The CloudEvents `source` of a model's events: EVENT_SOURCE + `/{model}` (`/verso/person`). */
+export const eventSource = (source: string, modelPath: string): string => `${source.replace(/\/$/, '')}/${modelPath}`
 
 /** A CloudEvents 1.0 record in structured mode (https://github.com/cloudevents/spec). */
 export interface ChangeEvent {
@@ -35,8 +41,8 @@ export function buildEvent (modelPath: string, action: ChangeAction, state: Enti
   return {
     specversion: '1.0',
     id: newVersion(),
-    type: `verso.${modelPath}.${action}`,
-    source: `${source.replace(/\/$/, '')}/${modelPath}`,
+    type: eventType(modelPath, action),
+    source: eventSource(source, modelPath),
     subject: entityId,
     time,
     datacontenttype: 'application/json',

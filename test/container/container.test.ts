@@ -124,6 +124,10 @@ t.test('.env.example lists every setting', async (t) => {
 
 t.test('Dockerfile', async (t) => {
   t.ok(fromIndexes.length > 1, 'multi-stage build')
+  // The image runs the documented Node.js: every stage's base is the major that package.json engines names.
+  const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node
+  const major = /^>=(\d+)$/.exec(engines)?.[1] ?? 'none'
+  for (const i of fromIndexes) t.match(instructions[i]?.args, new RegExp(`^node:${major}-`), `${instructions[i]?.args ?? ''}: Node.js ${major} (engines ${engines})`)
   t.ok(finalStage.some((ins) => ins.keyword === 'USER' && ins.args === 'node'), 'USER node in the final stage')
   t.ok(finalStage.some((ins) => ins.keyword === 'RUN' && /npm ci\b.*--omit=dev/.test(ins.args)), 'npm ci --omit=dev in the final stage')
   t.notOk(finalStage.some((ins) => ins.keyword === 'RUN' && /npm (run )?build/.test(ins.args)), 'no compiling in the final stage')

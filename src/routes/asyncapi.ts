@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../config/config.js'
+import type { Model } from '../models/define.js'
+import { buildAsyncApi } from '../outbox/asyncapi.js'
+
+/**
+ * GET /asyncapi.json: the AsyncAPI document of the change events of the models this process serves (runtime
+ * models included), with its EVENT_SOURCE and exchange. Open like /openapi.json and never rate limited.
+ * server.ts hands buildApp the whole configuration, so RABBITMQ_EXCHANGE is in `config` when the service runs.
+ */
+export function registerAsyncApiRoute (app: FastifyInstance, models: readonly Model[], config: Pick<Config, 'EVENT_SOURCE'> & Partial<Pick<Config, 'RABBITMQ_EXCHANGE'>>): void {
+  const document = buildAsyncApi({ models, eventSource: config.EVENT_SOURCE, ...(config.RABBITMQ_EXCHANGE === undefined ? {} : { exchange: config.RABBITMQ_EXCHANGE }) })
+  app.get('/asyncapi.json', { schema: { hide: true }, config: { public: true, rateLimit: false } }, async () => document)
+}
