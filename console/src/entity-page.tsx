@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, problemOf, type Entity, type ModelInfo, type Page, type PatchOperation, type Problem } from './api.js'
 import { findModel } from './entities-page.js'
 import { asOfInstant, entitiesHref, entityHref, modelsHref } from './route.js'
-import { changedFields, comparedFields, describeVersions, formatChangedOn, ownFields, shortId, who, type Described } from './timeline.js'
+import { chainWords, changedFields, comparedFields, describeVersions, forkParents, formatChangedOn, ownFields, shortId, who, type ChainReport, type Described, type VersionRef } from './timeline.js'
 import { FieldValue, Link, Loading, navigate, ProblemView, useLoad } from './ui.js'
 
 const PAGE = 50
@@ -27,6 +27,10 @@ export function EntityPage (props: { model: string, id: string, query: URLSearch
     return { model, current: current.body }
   }, [props.model, props.id, generation])
   const reload = (message?: string): void => { setNotice(message); setGeneration((n) => n + 1) }
+  // Verso-Chain of the last /versions page or as_of answer that carried one, and the integrity check asked for.
+  const [chain, setChain] = useState<string | undefined>()
+  const [report, setReport] = useState<ChainReport | undefined>()
+  const onChain = (header: string | null): void => { if (header !== null) setChain(header) }
 
   return (
     <>
@@ -39,9 +43,10 @@ export function EntityPage (props: { model: string, id: string, query: URLSearch
       {loaded.state === 'failed' && <ProblemView problem={loaded.problem} />}
       {loaded.state === 'done' && (
         <div class='entity-grid'>
-          <StatePanel model={loaded.value.model} id={props.id} current={loaded.value.current} asOf={selection.as_of} onAsOf={(asOf) => { select({ as_of: asOf }) }} />
+          {chain !== undefined && <ChainPanel model={loaded.value.model} id={props.id} chain={chain} report={report} onReport={setReport} />}
+          <StatePanel model={loaded.value.model} id={props.id} current={loaded.value.current} asOf={selection.as_of} onAsOf={(asOf) => { select({ as_of: asOf }) }} onChain={onChain} />
           {loaded.value.model.versioned
-            ? <Timeline key={generation} model={loaded.value.model} id={props.id} current={loaded.value.current} selection={selection} onSelect={select} onChanged={reload} />
+            ? <Timeline key={generation} model={loaded.value.model} id={props.id} current={loaded.value.current} selection={selection} onSelect={select} onChanged={reload} onChain={onChain} forks={forkParents(report)} />
             : <section class='panel'><h2>History</h2><p>{loaded.value.model.name} is not versioned: it keeps no history.</p></section>}
           {loaded.value.model.versioned && selection.a !== undefined && selection.b !== undefined && (
             <Compare key={`${selection.a}:${selection.b}:${generation}`} model={loaded.value.model} id={props.id} a={selection.a} b={selection.b} onClose={() => { select({ a: undefined, b: undefined }) }} />
@@ -78,11 +83,14 @@ function Meta (props: { entity: Entity }): JSX.Element {
 }
 
 /** The current state, or with as_of the version current at that instant (GET ?as_of=). */
-function StatePanel (props: { model: ModelInfo, id: string, current: Entity, asOf: string | undefined, onAsOf: (asOf: string | undefined) => void }): JSX.Element {
+function StatePanel (props: { model: ModelInfo, id: string, current: Entity, asOf: string | undefined, onAsOf: (asOf: string | undefined) => void, onChain: (header: string | null) => void }): JSX.Element {
   const [typed, setTyped] = useState(props.asOf ?? '')
-  const [then] = useLoad(async () => props.asOf === undefined
-    ? undefined
-    : (await api<Entity>(path(props.model, props.id, `?include_deleted=true&as_of=${encodeURIComponent(props.asOf)}`))).body, [props.asOf])
+  const [then] = useLoad(async () => {
+    if (props.asOf === undefined) return undefined
+    const answer = await api<Entity>(path(props.model, props.id, `?include_deleted=true&as_of=${encodeURIComponent(props.asOf)}`))
+    props.onChain(answer.headers.get('verso-chain'))
+    return answer.body
+  }, [props.asOf])
   const submit = (e: Event): void => {
     e.preventDefault()
     props.onAsOf(typed.trim() === '' ? undefined : asOfInstant(typed))
@@ -117,7 +125,7 @@ function StatePanel (props: { model: ModelInfo, id: string, current: Entity, asO
 interface History { versions: Entity[], cursor: string | null, known: Map<string, Entity> }
 
 /** Every version, newest first, a page of PAGE at a time; choose two to compare, or one to restore. */
-function Timeline (props: { model: ModelInfo, id: string, current: Entity, selection: Selection, onSelect: (s: Selection, replace?: boolean) => void, onChanged: (message?: string) => void }): JSX.Element {
+function Timeline (props: { model: ModelInfo, id: string, current: Entity, selection: Selection, onSelect: (s: Selection, replace?: boolean) => void, onChanged: (message?: string) => void, onChain: (header: string | null) => void, forks: Map<string, string> }): JSX.Element {
   const [history, setHistory] = useState<History>({ versions: [], cursor: null, known: new Map() })
   const [problem, setProblem] = useState<Problem | undefined>()
   const [loading, setLoading] = useState(true)
@@ -127,7 +135,9 @@ function Timeline (props: { model: ModelInfo, id: string, current: Entity, selec
     setLoading(true)
     try {
       const query = `?limit=${PAGE}${from.cursor === null ? '' : `&cursor=${encodeURIComponent(from.cursor)}`}`
-      const page = (await api<Page<Entity>>(path(props.model, props.id, `/versions${query}`))).body
+      const answer = await api<Page<Entity>>(path(props.model, props.id, `/versions${query}`))
+      props.onChain(answer.headers.get('verso-chain'))
+      const page = answer.body
       const versions = [...from.versions, ...page.items]
       const known = new Map(from.known)
       // The predecessor of the oldest version shown tells whether that one undeleted (README "History console").
@@ -164,11 +174,15 @@ function Timeline (props: { model: ModelInfo, id: string, current: Entity, selec
               const version = v.version ?? ''
               const isCurrent = version === props.current.version
               const previous = v.previous_version
+              const forkOf = props.forks.get(version)
               return (
                 <tr key={version} class={[version === a || version === b ? 'selected' : '', isCurrent ? 'current' : ''].join(' ').trim() || undefined} data-version={version}>
                   <td><input type='radio' name='compare-a' checked={version === a} aria-label={`Compare from version ${shortId(version)}`} onChange={() => { props.onSelect({ a: version }, true) }} /></td>
                   <td><input type='radio' name='compare-b' checked={version === b} aria-label={`Compare to version ${shortId(version)}`} onChange={() => { props.onSelect({ b: version }, true) }} /></td>
-                  <td><code title={version}>{shortId(version)}</code>{isCurrent && <span class='badge'>current</span>}</td>
+                  <td>
+                    <code title={version}>{shortId(version)}</code>{isCurrent && <span class='badge'>current</span>}
+                    {forkOf !== undefined && <span class='badge fork' title={`Written on ${forkOf}, as another version was`}>fork of {shortId(forkOf)}</span>}
+                  </td>
                   <td>
                     <span class={`badge action ${d.action}`}>{d.action}</span>
                     {d.sameAs !== undefined && <span class='muted'> same fields as <code title={d.sameAs}>{shortId(d.sameAs)}</code></span>}
@@ -321,5 +335,76 @@ function CompareTable (props: Compared & { model: ModelInfo }): JSX.Element {
         </details>
       )}
     </>
+  )
+}
+
+const refText = (ref: VersionRef): string => `${shortId(ref.version)} (${who(ref.changed_by_id)}, ${formatChangedOn(ref.changed_on)})`
+
+/**
+ * Shown when an answer carried Verso-Chain: the versions are not one chain (another writer saved without the
+ * lock), so the timeline is in time order only. "Check integrity" asks GET /{model}/{id}/integrity which
+ * versions fork and which predecessors are missing.
+ */
+function ChainPanel (props: { model: ModelInfo, id: string, chain: string, report: ChainReport | undefined, onReport: (report: ChainReport) => void }): JSX.Element {
+  const [busy, setBusy] = useState(false)
+  const [problem, setProblem] = useState<Problem | undefined>()
+  const check = async (): Promise<void> => {
+    setBusy(true)
+    try {
+      props.onReport((await api<ChainReport>(path(props.model, props.id, '/integrity'))).body)
+      setProblem(undefined)
+    } catch (err) {
+      setProblem(problemOf(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  const { report } = props
+  return (
+    <section class='panel chain' aria-labelledby='chain-title'>
+      <div role='alert'>
+        <h2 id='chain-title'>Warning: this history is not one chain</h2>
+        <p>verso says {chainWords(props.chain)} (<code>Verso-Chain: {props.chain}</code>). Another writer saved without verso's lock, so an update may have been lost; the timeline lists the versions in time order, not one after another.</p>
+      </div>
+      <button type='button' disabled={busy} onClick={() => { check() }}>Check integrity</button>
+      {problem !== undefined && <ProblemView problem={problem} />}
+      {report !== undefined && (
+        <div class='chain-report' role='status'>
+          <p>{report.versions} versions read; {report.forks.length} fork{report.forks.length === 1 ? '' : 's'}, {report.gaps.length} gap{report.gaps.length === 1 ? '' : 's'}.</p>
+          {report.forks.length > 0 && (
+            <>
+              <h3>Forks</h3>
+              <ul class='forks'>
+                {report.forks.map((fork) => (
+                  <li key={fork.parent.version}>
+                    <code title={fork.parent.version}>{refText(fork.parent)}</code> → {fork.children.length} versions written on it:
+                    <ul>
+                      {fork.children.map((child) => (
+                        <li key={child.version}>
+                          <code title={child.version}>{refText(child)}</code>
+                          {child.version === report.current_version ? <span class='badge'>current</span> : <span class='muted'> replaced</span>}
+                        </li>
+                      ))}
+                    </ul>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+          {report.gaps.length > 0 && (
+            <>
+              <h3>Gaps</h3>
+              <ul class='gaps'>
+                {report.gaps.map((gap) => (
+                  <li key={gap.version}>
+                    <code title={gap.version}>{shortId(gap.version)}</code> is stored nowhere, named by {gap.named_by.map((ref) => refText(ref)).join(', ')}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </div>
+      )}
+    </section>
   )
 }

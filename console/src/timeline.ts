@@ -101,3 +101,29 @@ export function formatChangedOn (changedOn: unknown, zone = ' UTC'): string {
  */
 export const shortId = (id: unknown): string => (typeof id === 'string' ? `…${id.slice(-8)}` : '—')
 export const who = (changedBy: unknown): string => (changedBy === ZERO_ID ? 'anonymous' : typeof changedBy === 'string' ? changedBy : '—')
+
+/** GET /{model}/{id}/integrity's answer (README "History"). */
+export interface VersionRef { version: string, changed_on?: string, changed_by_id?: string }
+export interface ChainReport {
+  linear: boolean
+  current_version: string
+  versions: number
+  forks: Array<{ parent: VersionRef, children: VersionRef[] }>
+  gaps: Array<{ version: string, named_by: VersionRef[] }>
+}
+
+/**
+ * The versions that are children of a fork, each with the predecessor it shares with its siblings, so the
+ * timeline can say that the rows around it are branches, not one after another.
+ */
+export function forkParents (report: ChainReport | undefined): Map<string, string> {
+  const parents = new Map<string, string>()
+  for (const fork of report?.forks ?? []) for (const child of fork.children) parents.set(child.version, fork.parent.version)
+  return parents
+}
+
+/** The Verso-Chain header (`forked`, `gapped`, `forked, gapped`) as words for the warning. */
+export function chainWords (header: string): string {
+  const breaks = header.split(',').map((b) => b.trim()).filter((b) => b !== '')
+  return breaks.map((b) => (b === 'forked' ? 'it forks (two versions were written on the same one)' : b === 'gapped' ? 'it has gaps (a version names a predecessor stored nowhere)' : b)).join(' and ')
+}

@@ -9,19 +9,23 @@
  * (CI sets it) a missing browser is a failure instead. The console is built first (scripts/build-console.mjs),
  * so a fresh clone's `npm test` tests the current sources.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { buildApp } from '../../src/app.js'
 import type { AuthConfig } from '../../src/auth/settings.js'
 import { loadConfig } from '../../src/config/config.js'
 import { CONSOLE_CSP } from '../../src/routes/console.js'
 import { createDynamoClient } from '../../src/storage/client.js'
+import { modelTables } from '../../src/storage/table-names.js'
+import { Person } from '../../src/models/person.js'
+import { formatTimestamp, parseTimestampMicros } from '../../src/models/meta.js'
 import { ensureTables } from '../../src/storage/tables.js'
 import { models } from '../../src/models/index.js'
 import { endpoint, json } from '../support/helper.js'
@@ -40,8 +44,14 @@ function browserSkip (): string | false {
 
 await promisify(execFile)(process.execPath, ['scripts/build-console.mjs'], { cwd: ROOT, timeout: 60_000 })
 
+type App = Awaited<ReturnType<typeof buildApp>>
 /** A verso with tables of its own (a fresh prefix), the console on unless said otherwise. */
-async function start (t: Test, config: AuthConfig & { CONSOLE_ENABLED?: boolean } = {}): Promise<Awaited<ReturnType<typeof buildApp>>> {
+async function start (t: Test, config: AuthConfig & { CONSOLE_ENABLED?: boolean } = {}): Promise<App> {
+  return (await startWithTables(t, config)).app
+}
+
+/** The same, with its DynamoDB client and tables, to write items as another writer would. */
+async function startWithTables (t: Test, config: AuthConfig & { CONSOLE_ENABLED?: boolean } = {}): Promise<{ app: App, client: DynamoDBClient, prefix: string }> {
   const prefix = `t${randomBytes(4).toString('hex')}_`
   const client = createDynamoClient({ endpoint: endpoint() })
   await ensureTables(client, prefix, models)
@@ -54,7 +64,7 @@ async function start (t: Test, config: AuthConfig & { CONSOLE_ENABLED?: boolean 
     await app.close()
     client.destroy()
   })
-  return app
+  return { app, client, prefix }
 }
 
 interface Browsing { page: Page, problems: string[] }
@@ -234,6 +244,43 @@ t.test('a long history: 50 versions at a time, the rest on request', { skip: bro
   const all = await actions(page)
   t.same([all[49], all[50], all[59]], ['restored', 'deleted', 'created'])
   t.equal(all.filter((a) => a === 'updated').length, 57)
+  t.same(problems, [], 'no page errors and no Content-Security-Policy violations')
+})
+
+t.test('a forked history: the warning, the integrity check, the fork children marked', { skip: browserSkip() }, async (t) => {
+  const { app, client, prefix } = await startWithTables(t)
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const a = json(await app.inject({ method: 'POST', url: '/person', payload: { first_name: 'Ada', last_name: 'Lovelace', age: 36 } }))
+  const id = String(a.entity_id)
+  const b = json(await app.inject({ method: 'PATCH', url: `/person/${id}`, headers: { 'if-match': etag(a.version) }, payload: { age: 37 } }))
+  // A writer without the lock still holding A (test/routes/integrity.test.ts): it copies the current B into the
+  // audit table and puts its own C, naming A, over it with plain PutItems. A now has two children.
+  const { main, audit } = modelTables(prefix, Person)
+  const { Item: current } = await client.send(new GetItemCommand({ TableName: main, Key: { entity_id: { S: id } } }))
+  await client.send(new PutItemCommand({ TableName: audit, Item: current! }))
+  const c = { version: randomUUID().replaceAll('-', ''), changed_by_id: '5f0c1e2d3b4a49788a6b5c4d3e2f1a0b' }
+  const item = { entity_id: id, ...c, previous_version: String(a.version), changed_on: formatTimestamp(parseTimestampMicros(String(b.changed_on))! + 1000), first_name: 'Augusta', last_name: 'King' }
+  await client.send(new PutItemCommand({ TableName: main, Item: { ...Object.fromEntries(Object.entries(item).map(([k, v]) => [k, { S: v }])), active: { BOOL: true } } }))
+
+  const { page, problems } = await browse(t)
+  await page.goto(`${base}/console/person/${id}`)
+  const warning = page.getByRole('alert').filter({ hasText: 'not one chain' })
+  await warning.waitFor()
+  t.match(await warning.innerText(), /forks[\s\S]*Verso-Chain: forked/, 'the warning says how, in words')
+  await page.locator('table.versions tbody tr').nth(2).waitFor()
+  t.equal(await page.locator('table.versions .badge.fork').count(), 0, 'no row is marked before the check')
+
+  await page.getByRole('button', { name: 'Check integrity' }).click()
+  const report = page.locator('.chain-report')
+  await report.waitFor()
+  t.match(await report.innerText(), new RegExp(`1 fork, 0 gaps[\\s\\S]*…${String(a.version).slice(-8)}[\\s\\S]*2 versions written on it[\\s\\S]*…${String(b.version).slice(-8)}[\\s\\S]*replaced[\\s\\S]*…${c.version.slice(-8)} \\(${c.changed_by_id}[\\s\\S]*current`),
+    'the fork: its parent, both children with who and when, which one is current')
+  const marked = await page.locator('table.versions tbody tr:has(.badge.fork)').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { version: string } }).dataset.version))
+  t.same(marked.sort(), [String(b.version), c.version].sort(), 'the timeline marks both children of the fork')
+  t.match(await page.locator(`table.versions tbody tr[data-version="${c.version}"]`).innerText(), new RegExp(`fork of …${String(a.version).slice(-8)}`))
+  t.same(await accessibility(page), [], 'entity page with the integrity report: no serious or critical accessibility violation')
+  mkdirSync(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: `${ARTIFACTS}console-fork.png`, fullPage: true })
   t.same(problems, [], 'no page errors and no Content-Security-Policy violations')
 })
 

@@ -2,7 +2,7 @@
 // its URLs. The browser test (test/browser/console.test.ts) sees the same through the pages.
 import t from 'tap'
 import { asOfInstant, entityHref, listQuery, parseFilters, parseRoute } from '../../console/src/route.js'
-import { canonical, changedFields, comparedFields, describeVersions, formatChangedOn, shortId, who, ZERO_ID, type Version } from '../../console/src/timeline.js'
+import { canonical, chainWords, changedFields, comparedFields, describeVersions, forkParents, formatChangedOn, shortId, who, ZERO_ID, type Version } from '../../console/src/timeline.js'
 
 const version = (v: string, previous: string, fields: Record<string, unknown>, active = true): Version =>
   ({ entity_id: 'e', version: v, previous_version: previous, active, changed_by_id: ZERO_ID, changed_on: '2026-11-26T23:51:48.540000+00:00', ...fields })
@@ -93,4 +93,19 @@ t.test('as_of as typed: with an offset as is, without one read as UTC', async (t
   t.equal(asOfInstant('2026-11-26T23:51:48.5'), '2026-11-26T23:51:48.5Z')
   t.equal(asOfInstant('2026-11-26'), '2026-11-26T00:00:00Z')
   t.equal(asOfInstant('yesterday'), 'yesterday', 'left to the API to refuse')
+})
+
+t.test('a broken chain: the fork children and the words of Verso-Chain', async (t) => {
+  const report = {
+    linear: false,
+    current_version: 'c',
+    versions: 5,
+    forks: [{ parent: { version: 'a' }, children: [{ version: 'b' }, { version: 'c' }] }, { parent: { version: 'x' }, children: [{ version: 'y' }, { version: 'z' }] }],
+    gaps: []
+  }
+  t.same([...forkParents(report)], [['b', 'a'], ['c', 'a'], ['y', 'x'], ['z', 'x']])
+  t.same(forkParents(undefined).size, 0, 'nothing checked yet: nothing marked')
+  t.match(chainWords('forked'), /^it forks/)
+  t.match(chainWords('forked, gapped'), /^it forks .* and it has gaps/)
+  t.match(chainWords('gapped'), /^it has gaps/)
 })
