@@ -145,7 +145,7 @@ export default fp<DocumentOptions>(async (app, options) => {
       info: {
         title: 'verso',
         version,
-        description: 'Versioned, audited entities on DynamoDB. Every write makes a new version, copies the replaced one to the audit table and records a change event, in one transaction. Errors are RFC 9457 problem+json.'
+        description: 'Versioned, audited entities on DynamoDB. Every write makes a new version, copies the replaced one to the audit table and records a change event, in one transaction. Errors are RFC 9457 problem+json. The change events are described by the AsyncAPI document at /asyncapi.json.'
       },
       tags: [{ name: 'health', description: 'Liveness and readiness' }]
     },
