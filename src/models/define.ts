@@ -82,11 +82,14 @@ function isNullableObject (schema: TSchema): boolean {
   return values.length > 0 && values.length < members.length && values.every((m) => schemaType(m) === 'object' || isNullableObject(m))
 }
 
+const RESERVED_PATHS = new Set(['health', 'docs', 'openapi.json', 'asyncapi.json', 'console'])
+
 export function defineModel<S extends TObject> (options: ModelOptions<S>): Model<S> {
   const { name, schema } = options
   if (!NAME.test(name)) throw new Error(`model name "${name}" must be letters and digits, starting with a letter`)
   const path = options.path ?? name.toLowerCase()
-  if (!PATH.test(path) || path.startsWith('_') || path === 'health' || path === 'docs' || path === 'openapi.json') {
+  // Paths verso serves itself: a model there would collide with them at start.
+  if (!PATH.test(path) || path.startsWith('_') || RESERVED_PATHS.has(path)) {
     throw new Error(`model ${name}: path "${path}" is not allowed`)
   }
   const jsonFields = new Set<string>()

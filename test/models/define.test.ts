@@ -17,6 +17,7 @@ t.test('declarations that could not work are refused at start', async (t) => {
   const bad = (options: Record<string, unknown>): void => { defineModel({ name: 'X', schema: Type.Object({ a: Type.String() }), example: { a: 'x' }, ...options } as never) }
   t.throws(() => { bad({ name: 'bad name' }) }, /model name/)
   t.throws(() => { bad({ path: 'docs' }) }, /path/)
+  for (const path of ['console', 'asyncapi.json', 'health', 'openapi.json']) t.throws(() => { bad({ path }) }, /path/, path)
   t.throws(() => { bad({ schema: Type.Object({ version: Type.String() }) }) }, /managed by verso/)
   t.throws(() => { bad({ schema: Type.Object({ limit: Type.Integer() }) }) }, /reserved/)
   t.throws(() => { bad({ indexes: [{ name: 'idx', hash: 'nope' }] }) }, /not a declared text or number field/)
