@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Config } from './config/config.js'
 import { embeddedMode } from './config/embedded.js'
 import { startEmbedded } from './embedded/start.js'
+import { answerConnect } from './http/connect-method.js'
 import type { Model } from './models/define.js'
 import type { MetricsServer } from './metrics/server.js'
 import type { OutboxRelay } from './outbox/relay.js'
@@ -74,6 +75,7 @@ async function main (): Promise<void> {
     metrics: config.METRICS_PORT !== undefined,
     onEventCommitted: (shard) => { running.relay?.nudge(shard) }
   })
+  answerConnect(app.server)
   const log = app.log
   if (storage.embedded !== undefined) {
     log.info({ endpoint: storage.embedded.endpoint, dynamodbPid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')

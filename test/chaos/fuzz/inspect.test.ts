@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Inspector } from '../../../chaos/fuzz/inspect.js'
+import { Inspector, PROMPT_CLOSE_MS } from '../../../chaos/fuzz/inspect.js'
 import { parseAnswer } from '../../../chaos/fuzz/send.js'
 
 const problem = (status: number, extra: Record<string, unknown> = {}): string =>
@@ -24,10 +24,21 @@ t.test('the inspector catches what the invariants forbid, and only that', async 
   }
   t.equal(inspector.leakCount, 4, 'stack frames, SDK exceptions, runtime messages, paths')
   inspector.record({ ...request, expect: 413 }, { answer: { status: 400, headers: json, body: problem(400) } }, 1)
-  inspector.record({ ...request, mayGoUnanswered: true }, { failure: 'closed' }, 1)
-  inspector.record(request, { failure: 'closed' }, 1)
   t.equal(inspector.unexpectedCount, 1)
-  t.equal(inspector.unansweredCount, 1, 'only cases that must be answered count')
+})
+
+t.test('no answer: only a non-request closed promptly by the server passes', async (t) => {
+  const inspector = new Inspector()
+  const request = { label: 'case', method: 'POST', path: '/person' }
+  const notARequest = { ...request, mayCloseWithoutAnswer: true }
+  inspector.record(notARequest, { failure: 'closed without an answer', ending: 'closed' }, 5)
+  t.equal(inspector.unansweredCount, 0, 'closed on purpose, promptly')
+  inspector.record(notARequest, { failure: 'no answer before the client gave up', ending: 'timeout' }, 8000)
+  t.equal(inspector.unansweredCount, 1, 'a hang that the client timer ended is no answer, flag or not')
+  inspector.record(notARequest, { failure: 'closed without an answer', ending: 'closed' }, PROMPT_CLOSE_MS + 1)
+  t.equal(inspector.unansweredCount, 2, 'closed only after a long wait is no answer')
+  inspector.record(request, { failure: 'closed without an answer', ending: 'closed' }, 5)
+  t.equal(inspector.unansweredCount, 3, 'a request closed without an answer is no answer')
 })
 
 t.test('raw answers: interim 100 Continue skipped, chunked bodies joined', async (t) => {
