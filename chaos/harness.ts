@@ -239,9 +239,8 @@ export class Ledger {
   readonly entityIds: string[] = []
   /** Answers other than 200/201, 409/412 and 503, by status: what the scenario did not expect. */
   readonly unexpected = new Map<string, number>()
-  /** Requests that got no answer although they reached the service (reset, timeout), and the first few errors. */
-  noAnswer = 0
-  readonly noAnswerErrors: string[] = []
+  /** Requests that got no answer although they reached the service (reset, timeout): when each was in flight (ms since the epoch) and why. */
+  readonly noAnswers: Array<{ from: number, to: number, error: string }> = []
   /** Acknowledged writes per entity. */
   readonly okByEntity = new Map<string, number>()
   /** Sees every answer a writer gets (reads included). */
@@ -257,12 +256,15 @@ export class Ledger {
     if (answer.status === 412 || answer.status === 503 || answer.unsent === true) return
     if (answer.status === 409 && answer.body?.code === 'VERSO_WRITE_CONTENTION') return
     if (answer.status === 0) {
-      if (this.noAnswer++ < 3) this.noAnswerErrors.push(`${answer.error ?? ''} after ${answer.ms.toFixed(0)} ms`)
+      const to = Date.now()
+      this.noAnswers.push({ from: to - answer.ms, to, error: `${answer.error ?? ''} after ${answer.ms.toFixed(0)} ms` })
     } else {
       const label = `${answer.status} ${String(answer.body?.code ?? '')}`.trim()
       this.unexpected.set(label, (this.unexpected.get(label) ?? 0) + 1)
     }
   }
+
+  get noAnswer (): number { return this.noAnswers.length }
 
   acknowledged (): number { return this.writes.filter((w) => w.outcome === 'ok').length }
 }
