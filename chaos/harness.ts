@@ -104,7 +104,7 @@ export interface VersoOptions {
 
 /**
  * The environment every chaos run gives verso: production mode on its own DynamoDB Local and tables, on loopback,
- * without auth, logging at warn. Load shedding is off: on a busy 2-core machine it would answer 503s that say
+ * without auth, logging at warn. Load shedding and admission are off: on a busy 2-core machine it would answer 503s that say
  * nothing about the faults under test.
  */
 export function versoEnv (dynamo: string, prefix: string, port: number): NodeJS.ProcessEnv {
@@ -120,6 +120,7 @@ export function versoEnv (dynamo: string, prefix: string, port: number): NodeJS.
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    ADMISSION_TARGET_MS: '0',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
   }
 }

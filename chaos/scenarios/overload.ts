@@ -32,14 +32,15 @@ export interface Exchange {
   error?: string
 }
 
-const seededDefault = (key: 'MAX_EVENT_LOOP_DELAY_MS'): string => String((ConfigSchema.properties[key] as { default?: unknown }).default)
+const productionDefault = (key: 'MAX_EVENT_LOOP_DELAY_MS' | 'ADMISSION_TARGET_MS'): string => String((ConfigSchema.properties[key] as { default?: unknown }).default)
 
 export const overload: Scenario = {
   name: 'overload',
   run: async ({ scale, log }) => {
     const size = SIZES[scale]
-    // Production's load shedding, not the other scenarios' (off): shedding is what answers the excess.
-    const world = await openWorld({ scale, log }, 'overload', { broker: 'optional', env: { MAX_EVENT_LOOP_DELAY_MS: seededDefault('MAX_EVENT_LOOP_DELAY_MS') } })
+    // Production's load shedding and admission, not the other scenarios' (off): they are what answers the excess.
+    const env = { MAX_EVENT_LOOP_DELAY_MS: productionDefault('MAX_EVENT_LOOP_DELAY_MS'), ADMISSION_TARGET_MS: productionDefault('ADMISSION_TARGET_MS') }
+    const world = await openWorld({ scale, log }, 'overload', { broker: 'optional', env })
     const origin = world.verso.base
     const pool = new Pool(origin, { connections: size.kept, pipelining: 1 })
     try {

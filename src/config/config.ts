@@ -56,7 +56,8 @@ export const ConfigSchema = Type.Object({
   RELAY_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
   RELAY_LEASE_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 15000 }),
   RELAY_IDLE_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 1000 }),
-  RELAY_STATS_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000 })
+  RELAY_STATS_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000 }),
+  ADMISSION_TARGET_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 2000, description: 'Admit a request only while the requests in flight would be done within this at the rate verso has been finishing them; the rest are answered 503 with Retry-After at once. 0 turns it off' })
 })
 
 export type Publisher = 'log' | 'rabbitmq' | 'sqs' | 'webhook'
