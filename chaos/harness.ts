@@ -125,6 +125,8 @@ export function versoEnv (dynamo: string, prefix: string, port: number): NodeJS.
   }
 }
 
+const READY_WITHIN_MS = 120_000
+
 export async function startVerso (options: VersoOptions): Promise<Verso> {
   const port = await freeLoopbackPort()
   const base = `http://127.0.0.1:${port}`
@@ -156,10 +158,11 @@ export async function startVerso (options: VersoOptions): Promise<Verso> {
       for (const line of lines) options.onLine(line)
     })
     proc.stderr?.on('data', collect)
-    const deadline = Date.now() + 60_000
+    // Creating the tables on a DynamoDB Local starved by a loaded machine has taken over 60 s.
+    const deadline = Date.now() + READY_WITHIN_MS
     while (!(await call(base, 'GET', '/health/ready', undefined, 1000).then((a) => a.status === 200))) {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`verso exited at start: ${tail.slice(-1000)}`)
-      if (Date.now() > deadline) throw new Error(`verso was not ready within 60 s: ${tail.slice(-1000)}`)
+      if (Date.now() > deadline) throw new Error(`verso was not ready within ${READY_WITHIN_MS / 1000} s: ${tail.slice(-1000)}`)
       await sleep(100)
     }
   }

@@ -3,11 +3,11 @@
  * Local, a JVM that needs a second and a half to open its port, and it is spawned before the rest of verso
  * (about a second of modules: configuration schema, AWS SDK, fastify) loads, so the two overlap.
  */
+import type { AddressInfo, Server } from 'node:net'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Config } from './config/config.js'
 import { embeddedMode } from './config/embedded.js'
 import { startEmbedded } from './embedded/start.js'
-import type { AddressInfo, Server } from 'node:net'
 import type { Drain } from './http/drain.js'
 import type { Model } from './models/define.js'
 import type { MetricsServer } from './metrics/server.js'
