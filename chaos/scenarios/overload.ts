@@ -1,7 +1,8 @@
 /**
  * Scenario 6, overload: verso with production defaults (load shedding on) is offered several times the rate it
- * can serve, on new connections (one request each, as clients without a pool make them) and on kept-alive ones
- * (a warm pool whose callers ignore Retry-After and ask again at once). Every request must be answered — a
+ * can serve (4× the rate it served a moment before, open loop: arrivals do not wait for answers or honour
+ * Retry-After), half on new connections (one request each, as clients without a pool make them) and half on
+ * the kept-alive connections of a warm pool. Every request must be answered — a
  * success, a 4xx, or 503 with Retry-After — within ANSWER_WITHIN_MS, none left unanswered, and once the load
  * stops verso must answer normally again.
  */
@@ -13,13 +14,15 @@ import { openWorld } from '../harness.js'
 import type { Scenario, Verdict } from '../scenario.js'
 
 const SIZES = {
-  full: { capacityMs: 5000, overloadMs: 30_000, kept: 128, factor: 4, maxOpen: 2000 },
-  ci: { capacityMs: 2000, overloadMs: 6000, kept: 48, factor: 4, maxOpen: 600 }
+  full: { capacityMs: 5000, overloadMs: 30_000, kept: 128, factor: 5, maxOpen: 2000 },
+  ci: { capacityMs: 2000, overloadMs: 6000, kept: 64, factor: 5, maxOpen: 600 }
 }
 /** The promise: an answer within this, whatever the load. */
 export const ANSWER_WITHIN_MS = 10_000
 /** The client gives up later than the promise, so a late answer shows as late, not as lost. */
 const CLIENT_TIMEOUT_MS = 15_000
+/** What must reach verso at least, in multiples of its capacity (the generator aims at `factor`, on a busy machine it falls short). */
+const SEVERAL = 3
 /** Closed-loop callers on kept-alive connections for the capacity measurement (none are shed at this level). */
 const CAPACITY_CALLERS = 16
 
@@ -46,6 +49,7 @@ export const overload: Scenario = {
     try {
       const ids = await seed(pool, 8)
       const request = requests(ids)
+      const next = { new: requests(ids), kept: requests(ids) }
       // Capacity: what verso serves without shedding, closed loop on a few kept-alive connections.
       const capacity = await measure(pool, request, CAPACITY_CALLERS, size.capacityMs)
       const perSecond = capacity.ok / (size.capacityMs / 1000)
@@ -55,41 +59,41 @@ export const overload: Scenario = {
 
       const exchanges: Exchange[] = []
       const until = Date.now() + size.overloadMs
-      let skipped = 0
-      let open = 0
+      const skipped = { new: 0, kept: 0 }
+      const busy = { new: 0, kept: 0 }
       const started = Date.now()
-      const kept = Array.from({ length: size.kept }, async () => {
-        while (Date.now() < until) exchanges.push(await exchange(pool, 'kept', request()))
-      })
-      // New connections arrive at `factor` × capacity a second whatever becomes of the earlier ones (open loop),
-      // at most `maxOpen` of them waiting at once (the rest are counted as not offered).
-      const rate = Math.max(50, perSecond * size.factor)
+      // Requests arrive at `factor` × capacity a second whatever becomes of the earlier ones (open loop), every
+      // other one on a new connection, the rest on the pool. At most `maxOpen` new connections wait at once, and
+      // a kept-alive request needs a free connection: an arrival past either is counted as not offered.
+      const rate = Math.max(20, perSecond * size.factor)
       const arrivals = (async () => {
-        const fresh: Array<Promise<void>> = []
+        const sent: Array<Promise<void>> = []
         for (let n = 0; Date.now() < until; n++) {
           const due = started + (n / rate) * 1000
           if (due > Date.now()) await sleep(due - Date.now())
-          if (open >= size.maxOpen) { skipped++; continue }
-          open++
-          fresh.push(oneShot(origin, request()).then((e) => { exchanges.push(e); open-- }))
+          const via = n % 2 === 0 ? 'new' : 'kept'
+          if (busy[via] >= (via === 'new' ? size.maxOpen : size.kept)) { skipped[via]++; continue }
+          busy[via]++
+          const exchanged = via === 'new' ? oneShot(origin, next.new()) : exchange(pool, 'kept', next.kept())
+          sent.push(exchanged.then((e) => { exchanges.push(e); busy[via]-- }))
         }
-        await Promise.all(fresh)
+        await Promise.all(sent)
       })()
       // How many connections wait in the kernel for verso to accept them (Linux; a diagnosis, not a verdict).
       let queued = 0
       const sampler = setInterval(() => { queued = Math.max(queued, acceptQueueLength(Number(new URL(origin).port)) ?? 0) }, 200)
-      await Promise.all([...kept, arrivals]).finally(() => { clearInterval(sampler) })
+      await arrivals.finally(() => { clearInterval(sampler) })
       const seconds = (Date.now() - started) / 1000
-      const offeredRate = exchanges.length / Math.min(seconds, size.overloadMs / 1000)
-      log(`overload: ${exchanges.length} requests in ${seconds.toFixed(1)} s (${(offeredRate / perSecond).toFixed(1)}× capacity), ${skipped} arrivals not offered; at most ${queued} connections waiting to be accepted; ${latencies(exchanges)}`)
+      const offeredRate = exchanges.length / (size.overloadMs / 1000)
+      log(`overload: ${exchanges.length} requests in ${seconds.toFixed(1)} s (${(offeredRate / perSecond).toFixed(1)}× capacity), ${skipped.new + skipped.kept} arrivals not offered; at most ${queued} connections waiting to be accepted; ${latencies(exchanges)}`)
 
       const recovered = await recovery(origin, request)
       log(`overload: recovery ${recovered.ok ? `in ${(recovered.ms / 1000).toFixed(1)} s` : 'not seen'}`)
       return [
         {
-          invariant: `several times the capacity offered (at least ${size.factor - 1}×, on new and kept-alive connections)`,
-          ok: offeredRate >= perSecond * (size.factor - 1) && exchanges.some((e) => e.via === 'new') && exchanges.some((e) => e.via === 'kept'),
-          detail: `capacity ${perSecond.toFixed(0)}/s; offered ${offeredRate.toFixed(0)}/s for ${seconds.toFixed(1)} s: ${exchanges.filter((e) => e.via === 'new').length} on new connections, ${exchanges.filter((e) => e.via === 'kept').length} on ${size.kept} kept-alive ones; ${skipped} arrivals not offered (${size.maxOpen} waiting)`
+          invariant: `several times the capacity offered (at least ${SEVERAL}×, on new and kept-alive connections)`,
+          ok: offeredRate >= perSecond * SEVERAL && exchanges.some((e) => e.via === 'new') && exchanges.some((e) => e.via === 'kept'),
+          detail: `capacity ${perSecond.toFixed(0)}/s; offered ${offeredRate.toFixed(0)}/s for ${seconds.toFixed(1)} s: ${exchanges.filter((e) => e.via === 'new').length} on new connections, ${exchanges.filter((e) => e.via === 'kept').length} on ${size.kept} kept-alive ones; not offered: ${skipped.new} new (${size.maxOpen} already waiting), ${skipped.kept} kept-alive (every connection busy)`
         },
         ...overloadVerdicts(exchanges),
         { invariant: 'recovers once the load stops: ready, then reads and writes answered 2xx', ok: recovered.ok, detail: recovered.detail }
