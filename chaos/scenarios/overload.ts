@@ -111,7 +111,10 @@ export function overloadVerdicts (exchanges: readonly Exchange[]): Verdict[] {
   const late = exchanges.filter((e) => e.status !== 0 && e.ms > ANSWER_WITHIN_MS)
   const wrong = exchanges.filter((e) => e.status !== 0 && !((e.status >= 200 && e.status < 500) || (e.status === 503 && e.retryAfter !== undefined)))
   const byStatus = new Map<string, number>()
-  for (const e of exchanges) byStatus.set(`${e.via} ${e.status === 0 ? 'none' : e.status}`, (byStatus.get(`${e.via} ${e.status === 0 ? 'none' : e.status}`) ?? 0) + 1)
+  for (const e of exchanges) {
+    const key = `${e.via} ${e.status === 0 ? 'none' : e.status}`
+    byStatus.set(key, (byStatus.get(key) ?? 0) + 1)
+  }
   const tally = [...byStatus].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(', ')
   const slowest = Math.max(0, ...exchanges.filter((e) => e.status !== 0).map((e) => e.ms))
   const first = (list: readonly Exchange[]): string => list.slice(0, 3).map((e) => `${e.via} ${e.status} after ${e.ms.toFixed(0)} ms${e.error === undefined ? '' : ` (${e.error})`}`).join('; ')
