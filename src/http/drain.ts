@@ -20,10 +20,8 @@ export class Drain {
       this.unused.add(socket)
       socket.once('close', () => { this.unused.delete(socket) })
     })
-    const used = (request: { socket: Socket }): void => { this.unused.delete(request.socket) }
-    server.on('request', used)
-    server.on('checkContinue', used)
-    server.on('checkExpectation', used)
+    // Only 'request': a listener for 'checkContinue' would take 100-continue requests from Node's own handling.
+    server.on('request', (request: { socket: Socket }) => { this.unused.delete(request.socket) })
   }
 
   async settle (maxMs: number): Promise<void> {
