@@ -126,7 +126,7 @@ async function main (): Promise<void> {
  * Handles accepting on the API socket beside the HTTP server's own (src/http/acceptors.ts): each accepts one
  * connection per turn of the event loop, so a saturated verso still takes in this many new connections a turn.
  */
-const ACCEPTORS = 16
+const ACCEPTORS = 64
 /** Longest a stop waits for requests already sent but not read yet (src/http/drain.ts). */
 const DRAIN_MS = 2000
 
