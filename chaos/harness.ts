@@ -104,7 +104,7 @@ export interface VersoOptions {
 
 /**
  * The environment every chaos run gives verso: production mode on its own DynamoDB Local and tables, on loopback,
- * without auth, logging at warn. Load shedding is off: on a busy 2-core machine it would answer 503s that say
+ * without auth, logging at warn. Load shedding and admission are off: on a busy 2-core machine it would answer 503s that say
  * nothing about the faults under test.
  */
 export function versoEnv (dynamo: string, prefix: string, port: number): NodeJS.ProcessEnv {
@@ -120,9 +120,12 @@ export function versoEnv (dynamo: string, prefix: string, port: number): NodeJS.
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    ADMISSION_TARGET_MS: '0',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
   }
 }
+
+const READY_WITHIN_MS = 120_000
 
 export async function startVerso (options: VersoOptions): Promise<Verso> {
   const port = await freeLoopbackPort()
@@ -155,10 +158,11 @@ export async function startVerso (options: VersoOptions): Promise<Verso> {
       for (const line of lines) options.onLine(line)
     })
     proc.stderr?.on('data', collect)
-    const deadline = Date.now() + 60_000
+    // Creating the tables on a DynamoDB Local starved by a loaded machine has taken over 60 s.
+    const deadline = Date.now() + READY_WITHIN_MS
     while (!(await call(base, 'GET', '/health/ready', undefined, 1000).then((a) => a.status === 200))) {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`verso exited at start: ${tail.slice(-1000)}`)
-      if (Date.now() > deadline) throw new Error(`verso was not ready within 60 s: ${tail.slice(-1000)}`)
+      if (Date.now() > deadline) throw new Error(`verso was not ready within ${READY_WITHIN_MS / 1000} s: ${tail.slice(-1000)}`)
       await sleep(100)
     }
   }
@@ -239,9 +243,8 @@ export class Ledger {
   readonly entityIds: string[] = []
   /** Answers other than 200/201, 409/412 and 503, by status: what the scenario did not expect. */
   readonly unexpected = new Map<string, number>()
-  /** Requests that got no answer although they reached the service (reset, timeout), and the first few errors. */
-  noAnswer = 0
-  readonly noAnswerErrors: string[] = []
+  /** Requests that got no answer although they reached the service (reset, timeout): when each was in flight (ms since the epoch) and why. */
+  readonly noAnswers: Array<{ from: number, to: number, error: string }> = []
   /** Acknowledged writes per entity. */
   readonly okByEntity = new Map<string, number>()
   /** Sees every answer a writer gets (reads included). */
@@ -257,12 +260,15 @@ export class Ledger {
     if (answer.status === 412 || answer.status === 503 || answer.unsent === true) return
     if (answer.status === 409 && answer.body?.code === 'VERSO_WRITE_CONTENTION') return
     if (answer.status === 0) {
-      if (this.noAnswer++ < 3) this.noAnswerErrors.push(`${answer.error ?? ''} after ${answer.ms.toFixed(0)} ms`)
+      const to = Date.now()
+      this.noAnswers.push({ from: to - answer.ms, to, error: `${answer.error ?? ''} after ${answer.ms.toFixed(0)} ms` })
     } else {
       const label = `${answer.status} ${String(answer.body?.code ?? '')}`.trim()
       this.unexpected.set(label, (this.unexpected.get(label) ?? 0) + 1)
     }
   }
+
+  get noAnswer (): number { return this.noAnswers.length }
 
   acknowledged (): number { return this.writes.filter((w) => w.outcome === 'ok').length }
 }

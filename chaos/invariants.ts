@@ -195,12 +195,19 @@ export function checkInvariants (state: Snapshot, ledger: Ledger, events: Readon
   return verdicts
 }
 
-/** A verdict on the answers themselves: nothing but what the scenario expects (0 = no answer at all). */
-export function answersVerdict (ledger: Ledger, options: { noAnswerAllowed: boolean }): Verdict {
+/**
+ * A verdict on the answers themselves: nothing but what the scenario expects. A request with no answer at all is
+ * expected only when it was in flight while the service was down (`downtimes`: from the kill until it served
+ * again, ms since the epoch); anywhere else it is a violation.
+ */
+export function answersVerdict (ledger: Ledger, options: { downtimes?: ReadonlyArray<readonly [number, number]> } = {}): Verdict {
+  const downtimes = options.downtimes ?? []
   const seen = [...ledger.unexpected.entries()].map(([status, n]) => `${n}× ${status}`)
-  if (!options.noAnswerAllowed && ledger.noAnswer > 0) seen.push(`${ledger.noAnswer}× no answer (${ledger.noAnswerErrors.join(', ')})`)
-  return verdict(`only expected answers (200/201, 409/412 conflicts, 503${options.noAnswerAllowed ? ', none while the service is killed' : ''})`, seen,
-    `${ledger.writes.length} writes${ledger.noAnswer > 0 ? `, ${ledger.noAnswer} requests cut off by the crashes` : ''}, no other answer`)
+  const whileDown = ledger.noAnswers.filter((r) => downtimes.some(([down, up]) => r.from <= up && r.to >= down))
+  const otherwise = ledger.noAnswers.filter((r) => !whileDown.includes(r))
+  if (otherwise.length > 0) seen.push(`${otherwise.length}× no answer while the service was up (${otherwise.slice(0, 3).map((r) => r.error).join(', ')})`)
+  return verdict(`only expected answers (200/201, 409/412 conflicts, 503${options.downtimes === undefined ? '' : '; no answer only to requests in flight while the service was down'})`, seen,
+    `${ledger.writes.length} writes${whileDown.length > 0 ? `, ${whileDown.length} requests cut off while the service was down` : ''}, no other answer`)
 }
 
 /**

@@ -12,8 +12,9 @@ import { conflictStorm } from './scenarios/conflict-storm.js'
 import { crashMidWrite } from './scenarios/crash-mid-write.js'
 import { dynamodbOutage } from './scenarios/dynamodb-outage.js'
 import { hostileInput } from './scenarios/hostile-input.js'
+import { overload } from './scenarios/overload.js'
 
-const SCENARIOS: Scenario[] = [conflictStorm, crashMidWrite, brokerOutage, dynamodbOutage, hostileInput]
+const SCENARIOS: Scenario[] = [conflictStorm, crashMidWrite, brokerOutage, dynamodbOutage, hostileInput, overload]
 /** Whatever the scale: on a loaded machine even the small runs are slow, and a run must still end by itself. */
 const DEADLINE_MS = 10 * 60_000
 

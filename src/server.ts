@@ -3,10 +3,12 @@
  * Local, a JVM that needs a second and a half to open its port, and it is spawned before the rest of verso
  * (about a second of modules: configuration schema, AWS SDK, fastify) loads, so the two overlap.
  */
+import type { AddressInfo, Server } from 'node:net'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Config } from './config/config.js'
 import { embeddedMode } from './config/embedded.js'
 import { startEmbedded } from './embedded/start.js'
+import type { Drain } from './http/drain.js'
 import type { Model } from './models/define.js'
 import type { MetricsServer } from './metrics/server.js'
 import type { OutboxRelay } from './outbox/relay.js'
@@ -49,12 +51,20 @@ async function main (): Promise<void> {
   }
   // Registered first, so that a signal during start-up also stops cleanly (and stops DynamoDB Local).
   const { default: closeWithGrace } = await import('close-with-grace')
-  const running: { storage?: Storage, app?: FastifyInstance, relay?: OutboxRelay, metrics?: MetricsServer } = {}
+  const running: { storage?: Storage, app?: FastifyInstance, relay?: OutboxRelay, metrics?: MetricsServer, acceptors?: Promise<Server[]>, drain?: Drain } = {}
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     const log = running.app?.log
     if (err !== undefined) log?.error({ err }, 'verso is stopping after an error')
     else log?.info({ signal }, 'verso is stopping: draining in-flight requests')
-    await running.app?.close()
+    // Requests already sent on connections verso has not read (or not accepted) yet are served, not dropped.
+    await running.drain?.settle(DRAIN_MS)
+    // The HTTP server's close waits only for connections its own handle accepted: the acceptors' are awaited here.
+    // A stop may come while they are still being made: they are closed once they exist.
+    const acceptors = await running.acceptors ?? []
+    await Promise.all([
+      ...acceptors.map(async (acceptor) => await new Promise((resolve) => acceptor.close(resolve))),
+      running.app?.close()
+    ])
     await running.relay?.stop()
     await running.metrics?.close()
     await running.storage?.close()
@@ -62,8 +72,9 @@ async function main (): Promise<void> {
   const { connectStorage } = await import('./storage/connect.js')
   const starting = connectStorage(config, early)
   starting.then((storage) => { running.storage = storage }, () => {})
-  const [{ buildApp }, { checkTables, ensureTables }, { createRelay }, { serveMetrics }] = await Promise.all([
-    import('./app.js'), import('./storage/tables.js'), import('./outbox/create-relay.js'), import('./metrics/server.js')
+  const [{ buildApp }, { checkTables, ensureTables }, { createRelay }, { serveMetrics }, { Admission, admitRequests }, { addAcceptors }, { answerConnect }, { Drain }] = await Promise.all([
+    import('./app.js'), import('./storage/tables.js'), import('./outbox/create-relay.js'), import('./metrics/server.js'),
+    import('./http/admission.js'), import('./http/acceptors.js'), import('./http/connect-method.js'), import('./http/drain.js')
   ])
   const storage = await starting
   const app = running.app = await buildApp({
@@ -74,6 +85,8 @@ async function main (): Promise<void> {
     metrics: config.METRICS_PORT !== undefined,
     onEventCommitted: (shard) => { running.relay?.nudge(shard) }
   })
+  answerConnect(app.server)
+  if (config.ADMISSION_TARGET_MS > 0) admitRequests(app.server, new Admission(config.ADMISSION_TARGET_MS))
   const log = app.log
   if (storage.embedded !== undefined) {
     log.info({ endpoint: storage.embedded.endpoint, dynamodbPid: storage.embedded.pid, dataDir: storage.embedded.dataDir ?? '(in memory)' }, 'embedded DynamoDB Local started')
@@ -102,9 +115,20 @@ async function main (): Promise<void> {
   }
   await compiling
   const address = await app.listen({ port: config.PORT, host: config.HOST })
+  running.drain = new Drain(app.server, (app.server.address() as AddressInfo).port)
+  running.acceptors = addAcceptors(app.server, ACCEPTORS)
+  const acceptors = (await running.acceptors).length
   app.metrics?.observeListener(app.server)
-  log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
+  log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target, acceptors }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
 }
+
+/**
+ * Handles accepting on the API socket beside the HTTP server's own (src/http/acceptors.ts): each accepts one
+ * connection per turn of the event loop, so a saturated verso still takes in this many new connections a turn.
+ */
+const ACCEPTORS = 64
+/** Longest a stop waits for requests already sent but not read yet (src/http/drain.ts). */
+const DRAIN_MS = 2000
 
 main().catch((err: unknown) => {
   process.stderr.write(`verso: failed to start: ${err instanceof Error ? err.message : String(err)}\n`)

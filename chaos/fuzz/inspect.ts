@@ -46,8 +46,13 @@ export class Inspector {
       this.slowest.length = Math.min(this.slowest.length, MAX_EXAMPLES)
     }
     if ('failure' in outcome) {
-      if (request.mayGoUnanswered !== true) this.unansweredCount = note(this.unanswered, this.unansweredCount, request, 'no answer', outcome.failure)
-      this.bump(this.byStatus, 'no answer')
+      // Only what is not a request may be closed without an answer, and only on purpose: promptly, by the server.
+      const closedOnPurpose = request.mayCloseWithoutAnswer === true && outcome.ending === 'closed' && ms <= PROMPT_CLOSE_MS
+      if (closedOnPurpose) this.bump(this.byStatus, 'closed on purpose')
+      else {
+        this.unansweredCount = note(this.unanswered, this.unansweredCount, request, outcome.ending === 'timeout' ? 'no answer (client gave up)' : 'closed without an answer', `${outcome.failure} after ${Math.round(ms)} ms`)
+        this.bump(this.byStatus, 'no answer')
+      }
       return
     }
     const { answer } = outcome
@@ -76,6 +81,8 @@ export class Inspector {
 }
 
 const MAX_EXAMPLES = 5
+/** A connection closed later than this without an answer was not closed on purpose but given up on. */
+export const PROMPT_CLOSE_MS = 2000
 
 function note (list: Example[], count: number, request: HostileRequest, status: number | string, what: string): number {
   if (list.length < MAX_EXAMPLES) list.push({ request: `${request.label}: ${request.method} ${request.path.slice(0, 120)}`, status, what })

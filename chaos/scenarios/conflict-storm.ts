@@ -9,7 +9,17 @@ import type { Scenario, Verdict } from '../scenario.js'
 
 const SIZES = {
   full: { entities: 10, writers: 16, writes: 2000, maxMs: 300_000 },
-  ci: { entities: 3, writers: 6, writes: 60, maxMs: 40_000 }
+  // The storm ends as soon as the writes are done; the bound only matters on a loaded CI machine.
+  ci: { entities: 3, writers: 6, writes: 60, maxMs: 120_000 }
+}
+
+/** The storm's size verdict: exactly what its label says, the planned writes acknowledged within the time. */
+export function writesVerdict (planned: number, maxMs: number, updates: number, attempts: number, seconds: number, fewest: number): Verdict {
+  return {
+    invariant: `${planned} successful writes within ${maxMs / 1000} s`,
+    ok: updates >= planned && seconds * 1000 <= maxMs,
+    detail: `${updates} writes acknowledged out of ${attempts} attempts (${((1 - updates / Math.max(1, attempts)) * 100).toFixed(0)}% lost the race and retried) in ${seconds.toFixed(1)} s, fewest on one entity ${fewest}`
+  }
 }
 
 export const conflictStorm: Scenario = {
@@ -30,15 +40,13 @@ export const conflictStorm: Scenario = {
       const attempts = ledger.writes.length - size.entities
       log(`conflict-storm: ${updates} writes in ${seconds.toFixed(1)} s (${attempts} attempts)`)
       const unknown = ledger.writes.filter((w) => w.outcome === 'unknown').length
-      // On a loaded CI machine the small storm may run out of time: it then still needs real contention on every entity.
       const fewest = Math.min(...ledger.entityIds.map((id) => (ledger.okByEntity.get(id) ?? 0)))
-      const enough = updates >= size.writes || (scale === 'ci' && fewest >= size.writers)
       const verdicts: Verdict[] = [
-        { invariant: `${size.writes} successful writes within ${size.maxMs / 1000} s`, ok: enough, detail: `${updates} writes acknowledged out of ${attempts} attempts (${((1 - updates / Math.max(1, attempts)) * 100).toFixed(0)}% lost the race and retried) in ${seconds.toFixed(1)} s, fewest on one entity ${fewest}` },
+        writesVerdict(size.writes, size.maxMs, updates, attempts, seconds, fewest),
         // A write still waiting on DynamoDB at STORAGE_TIMEOUT_MS is answered 503: its outcome is unknown to the
         // writer, and the invariants below accept either outcome as long as it is whole.
         { invariant: 'every write answered: a definite answer, or 503 at the storage deadline (no other 5xx, none left hanging)', ok: ledger.writes.every((w) => w.outcome !== 'unknown' || w.status === 503), detail: `${unknown} writes answered 503 (outcome unknown), ${ledger.noAnswer} requests with no answer` },
-        answersVerdict(ledger, { noAnswerAllowed: false })
+        answersVerdict(ledger)
       ]
       return [...verdicts, ...await settle(world, ledger, scale === 'full' ? 60_000 : 20_000)]
     } finally {

@@ -87,7 +87,7 @@ async function attack (ctx: ScenarioContext, verso: VersoProcess, pool: Pool, se
         const request = next.value
         const t0 = performance.now()
         // Bounded whatever the client library does: a request stuck in it counts as unanswered.
-        const outcome = await Promise.race([send(client, verso.origin, request, TIMEOUT_MS), sleep(2 * TIMEOUT_MS, { failure: 'no answer in time' })])
+        const outcome = await Promise.race([send(client, verso.origin, request, TIMEOUT_MS), sleep(2 * TIMEOUT_MS, { failure: 'no answer in time', ending: 'timeout' as const })])
         sent++
         inspector.record(request, outcome, performance.now() - t0)
         if (sent % 1000 === 0) ctx.log(`hostile-input: ${sent} sent: ${inspector.summary()}`)

@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86400000, default: 60000 }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'Answer 503 while the event loop lags more than this; 0 turns it off' }),
   MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Answer 503 while event loop utilization is above this (0-1); 0 turns it off' }),
+  ADMISSION_TARGET_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 2000, description: 'Admit a request only while the requests in flight would be done within this at the rate verso has been finishing them; the rest are answered 503 with Retry-After at once. 0 turns it off' }),
   CORS_ORIGINS: Type.Optional(Type.String({ pattern: '^(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)$', description: 'Origins allowed by CORS: * or a comma-separated list of scheme://host[:port]; unset turns CORS off' })),
   CURSOR_SECRET: Type.Optional(Type.String({ minLength: 16 })),
   SCAN_POLICY: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'allow' }),

@@ -1,0 +1,48 @@
+/**
+ * Admission (src/http/admission.ts): requests in flight are capped at what verso finishes within the target at
+ * its recent rate (at least MIN_IN_FLIGHT); past it a request is answered 503 problem+json with Retry-After at
+ * once, without reaching the application.
+ */
+import t from 'tap'
+import { createServer } from 'node:http'
+import { once } from 'node:events'
+import { Agent, request } from 'undici'
+import { Admission, ADMISSION_RETRY_AFTER_S, admitRequests, MIN_IN_FLIGHT } from '../../src/http/admission.js'
+
+t.test('the limit follows the rate requests finish at', async (t) => {
+  const admission = new Admission(2000)
+  const at = 1_000_000
+  t.equal(admission.limit(at), MIN_IN_FLIGHT, 'no rate yet: the floor')
+  for (let i = 0; i < MIN_IN_FLIGHT; i++) t.ok(admission.admit(at))
+  t.notOk(admission.admit(at), 'one past the floor is shed')
+  t.equal(admission.shed, 1)
+  // 100 a second for two seconds: 200 in flight fit in 2 s.
+  for (let ms = 0; ms < 2000; ms += 10) { admission.done(at + ms); admission.admit(at + ms) }
+  t.equal(admission.limit(at + 1999), 200)
+  t.equal(admission.limit(at + 10_000), MIN_IN_FLIGHT, 'the rate is forgotten after two quiet seconds')
+})
+
+t.test('a hanging application: requests past the limit are answered 503 with Retry-After at once', async (t) => {
+  const seen = { reached: 0 }
+  const hanging = createServer(() => { seen.reached++ })
+  const until = async (done: () => boolean): Promise<void> => { while (!done()) await new Promise((resolve) => setTimeout(resolve, 10)) }
+  admitRequests(hanging, new Admission(2000))
+  hanging.listen(0, '127.0.0.1')
+  await once(hanging, 'listening')
+  const origin = `http://127.0.0.1:${(hanging.address() as { port: number }).port}`
+  const agent = new Agent({ connections: MIN_IN_FLIGHT + 10 })
+  t.teardown(async () => { hanging.closeAllConnections(); hanging.close(); await agent.destroy() })
+  const held = Array.from({ length: MIN_IN_FLIGHT }, async () => await request(`${origin}/person`, { dispatcher: agent }).catch(() => undefined))
+  await until(() => seen.reached === MIN_IN_FLIGHT)
+  const shed = await request(`${origin}/person?x=1`, { dispatcher: agent })
+  t.equal(shed.statusCode, 503)
+  t.equal(shed.headers['retry-after'], String(ADMISSION_RETRY_AFTER_S))
+  t.match(shed.headers['content-type'], /^application\/problem\+json/)
+  t.match(await shed.body.json(), { status: 503, code: 'VERSO_OVERLOADED', instance: '/person' })
+  t.equal(seen.reached, MIN_IN_FLIGHT, 'the shed request never reached the application')
+  const live = request(`${origin}/health/live`, { dispatcher: agent }).catch(() => undefined)
+  await until(() => seen.reached > MIN_IN_FLIGHT)
+  t.pass('liveness is let in past the limit')
+  hanging.closeAllConnections()
+  await Promise.all([...held, live])
+})
