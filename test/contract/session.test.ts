@@ -103,6 +103,8 @@ t.test('a session of every route, AUTH_MODE=none: every answer is what the serve
   // History: versions, one version, diff, restore (If-Match, {} and no body, stale).
   await send({ method: 'GET', url: `/person/${id}/versions?limit=2` })
   t.equal((await send({ method: 'GET', url: `/person/${newId()}/versions` })).statusCode, 404)
+  t.equal((await send({ method: 'GET', url: `/person/${id}/integrity` })).json().linear, true)
+  t.equal((await send({ method: 'GET', url: `/person/${newId()}/integrity` })).statusCode, 404)
   await send({ method: 'GET', url: `/person/${id}/versions/${String(ada.version)}` })
   t.equal((await send({ method: 'GET', url: `/person/${id}/versions/${newId()}` })).statusCode, 404)
   await send({ method: 'GET', url: `/person/${id}/versions/${String(ada.version)}/diff` })
@@ -170,6 +172,7 @@ t.test('a session of every route, AUTH_MODE=none: every answer is what the serve
   const renamed = (await send({ method: 'PUT', url: `/book/${bookId}`, headers: { 'if-match': etag(rated.version) }, payload: { title: 'Dawn (Xenogenesis 1)', author: 'Octavia E. Butler' } })).json()
   await send({ method: 'GET', url: '/book/count' })
   await send({ method: 'GET', url: `/book/${bookId}/versions` })
+  await send({ method: 'GET', url: `/book/${bookId}/integrity` })
   await send({ method: 'GET', url: `/book/${bookId}/versions/${String(kindred.version)}` })
   await send({ method: 'GET', url: `/book/${bookId}/versions/${String(kindred.version)}/diff` })
   const back = (await send({ method: 'POST', url: `/book/${bookId}/versions/${String(kindred.version)}/restore`, payload: { version: renamed.version } })).json()
