@@ -116,10 +116,11 @@ async function main (): Promise<void> {
   await compiling
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   running.drain = new Drain(app.server, (app.server.address() as AddressInfo).port)
-  running.acceptors = addAcceptors(app.server, ACCEPTORS)
-  const acceptors = (await running.acceptors).length
   app.metrics?.observeListener(app.server)
-  log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target, acceptors }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
+  log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
+  // Made after the announcement: the HTTP server already accepts, and the copies take a moment (a child process).
+  running.acceptors = addAcceptors(app.server, ACCEPTORS)
+  log.info({ acceptors: (await running.acceptors).length }, 'extra accepting handles on the API socket')
 }
 
 /**
