@@ -79,7 +79,8 @@ function clientFor (variant: Variant, endpoint: string): { sender: () => DynamoS
     return { sender: variant === 'stock SDK' ? () => client : () => withSignal, close: () => { client.destroy() } }
   }
   const client = createDynamoClient({ endpoint })
-  // Node < 24 tracks the async context with promise hooks once any is entered: what that alone costs.
+  // Node < 24 tracks the async context with promise hooks once any AsyncLocalStorage is entered (verso's deadline
+  // no longer uses one; a library might): what that alone costs.
   if (variant === 'verso, async context on') new AsyncLocalStorage().run(true, () => {})
   // A request's deadline is taken per request, as the repository's withDeadline() does.
   const sender = variant === 'verso client + deadline' ? () => boundedSender(client, AbortSignal.timeout(10_000)) : () => client
