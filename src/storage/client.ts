@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { SMITHY_CONTEXT_KEY } from '@smithy/types'
-import { currentDeadline, underDeadline } from './deadline.js'
+import type { FinalizeRequestMiddleware, HttpRequest } from '@smithy/types'
+import { abortError, boundedCall, startAttempt, startBounded } from './deadline.js'
 import { UndiciHandler } from './undici-handler.js'
 
 export interface DynamoSettings {
@@ -20,8 +20,8 @@ export interface DynamoSettings {
  * the SDK's standard retry strategy retries throttling and transient errors with backoff (3 attempts).
  *
  * `cacheMiddleware`: the SDK resolves each command's middleware stack once instead of on every `send`. It
- * applies only to calls sent without per-call options, which is why a request's deadline travels in the async
- * context (boundedSender).
+ * applies only to calls sent without per-call options, which is why a request's deadline is looked up by the
+ * call's input (boundedSender, enforceDeadlines).
  */
 export function createDynamoClient (settings: DynamoSettings): DynamoDBClient {
   const local = settings.endpoint !== undefined
@@ -34,24 +34,44 @@ export function createDynamoClient (settings: DynamoSettings): DynamoDBClient {
     cacheMiddleware: true,
     requestHandler: new UndiciHandler({ connectTimeoutMs: settings.connectTimeoutMs ?? 2000, requestTimeoutMs: settings.requestTimeoutMs ?? 5000, connections: 256 })
   })
-  showDeadlineToRetries(client)
+  enforceDeadlines(client)
   forgetCachedStacksOnChange(client)
   return client
 }
 
 /**
- * Shows the SDK's own middleware the deadline of the running call as if it had been passed as `abortSignal`:
- * its retry strategy then stops waiting for the next attempt, and gives up, the moment the deadline passes.
- * A getter, because with cacheMiddleware this context object is shared by every call of one command: each
- * reads the deadline of its own async context.
+ * Holds each call sent through boundedSender to its deadline, found by the call's input (with cacheMiddleware the
+ * context object is shared by every call of one command, so nothing per call can live there). At the deadline
+ * the call fails with an AbortError, even while the SDK waits out a retry backoff or Retry-After; the running
+ * attempt is aborted by the transport, and an attempt the SDK starts after the deadline fails in the transport
+ * before anything is sent (an AbortError, which the SDK does not retry).
  */
-function showDeadlineToRetries (client: DynamoDBClient): void {
-  client.middlewareStack.add((next, context) => {
-    const smithy = (context[SMITHY_CONTEXT_KEY] ??= {})
-    // A call given its own abortSignal option has it here already (a stack resolved for that call alone).
-    if (!Object.hasOwn(smithy, 'abortSignal')) Object.defineProperty(smithy, 'abortSignal', { get: currentDeadline, enumerable: true })
-    return next
-  }, { step: 'initialize', name: 'versoDeadline' })
+function enforceDeadlines (client: DynamoDBClient): void {
+  // Innermost at initialize, so that observers (observeCalls) see the call end at its deadline.
+  client.middlewareStack.add((next) => async (args) => {
+    const call = boundedCall(args.input)
+    if (call === undefined) return await next(args)
+    const { signal } = call
+    if (signal.aborted) throw abortError(signal, call.attempts)
+    return await new Promise((resolve, reject) => {
+      const onAbort = (): void => { reject(abortError(signal, call.attempts)) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      next(args).then((result) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(result)
+      }, (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      })
+    })
+  }, { step: 'initialize', priority: 'low', name: 'versoDeadline' })
+  // After signing: the request the transport gets, one per attempt.
+  const attempt: FinalizeRequestMiddleware<object, object> = (next) => async (args) => {
+    const call = boundedCall(args.input)
+    if (call !== undefined) startAttempt(args.request as HttpRequest, call)
+    return await next(args)
+  }
+  client.middlewareStack.addRelativeTo(attempt as never, { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'versoAttemptDeadline' })
 }
 
 /**
@@ -76,13 +96,14 @@ export type DynamoSender = Pick<DynamoDBClient, 'send'>
 
 /**
  * `client`, with every call sent through it aborted once `signal` fires: the SDK then stops its retries too,
- * and the call fails with an AbortError (mapStorageError: 503 VERSO_STORAGE_TIMEOUT). The signal rides in the
- * async context, not in per-call options, so that the client's cached middleware stack serves the call.
+ * and the call fails with an AbortError (mapStorageError: 503 VERSO_STORAGE_TIMEOUT). The signal is recorded
+ * for the command's input, not passed as a per-call option, so that the client's cached middleware stack
+ * serves the call; an input object already sent under another deadline takes the option (uncached) instead.
  */
 export function boundedSender (client: DynamoSender, signal: AbortSignal): DynamoSender {
-  const send = async (command: never, options?: object): Promise<unknown> => options === undefined
-    ? await underDeadline(signal, async () => await client.send(command))
-    : await client.send(command, { ...options, abortSignal: signal })
+  const send = async (command: { input: object }, options?: object): Promise<unknown> => options === undefined && startBounded(command.input, signal)
+    ? await client.send(command as never)
+    : await client.send(command as never, { ...options, abortSignal: signal })
   return { send: send as DynamoSender['send'] }
 }
 

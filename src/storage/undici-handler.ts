@@ -1,6 +1,6 @@
 import type { HeaderBag, HttpHandlerOptions, HttpRequest, HttpResponse, QueryParameterBag, RequestHandler, RequestHandlerOutput } from '@smithy/types'
 import { Agent, type Dispatcher } from 'undici'
-import { abortError, currentDeadline } from './deadline.js'
+import { abortError, attemptDeadline } from './deadline.js'
 
 export interface UndiciHandlerOptions {
   /** Most time to open a connection; past it the attempt fails with a TimeoutError (retried). */
@@ -24,7 +24,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
  * Errors keep what the SDK's retry strategy expects of its own handler: an abort is an `AbortError` (never
  * retried), a connect or response timeout a `TimeoutError` (retried), a connection the server closed under
  * us `ECONNRESET` (retried); ECONNREFUSED and DynamoDB's own errors pass through unchanged.
- * The abort signal is the call's `abortSignal` option, or else the deadline of the async context (underDeadline).
+ * The abort signal is the call's `abortSignal` option, or else the deadline boundedSender gave the call.
  */
 export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
   readonly metadata = { handlerProtocol: 'http/1.1' }
@@ -40,7 +40,7 @@ export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, 
   }
 
   async handle (request: HttpRequest, options?: HttpHandlerOptions): Promise<RequestHandlerOutput<HttpResponse>> {
-    const signal = (options?.abortSignal as AbortSignal | undefined) ?? currentDeadline()
+    const signal = (options?.abortSignal as AbortSignal | undefined) ?? attemptDeadline(request)
     if (signal?.aborted === true) throw abortError(signal)
     return await new Promise((resolve, reject) => {
       this.agent.dispatch({

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net'
 import { CreateTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { FinalizeRequestMiddleware } from '@smithy/types'
 import t from 'tap'
 import { boundedSender, createDynamoClient, observeCalls, type ObservedCall } from '../../src/storage/client.js'
 import { guarded } from '../../src/storage/errors.js'
 import { endpoint } from '../support/helper.js'
 
 // verso's transport (UndiciHandler) under the SDK: each failure must reach the SDK's retry strategy as the
-// error it knows from its own handler, and each request's deadline (carried in the async context) must bind
+// error it knows from its own handler, and each request's deadline (found by the call's input) must bind
 // its own calls only.
 
 interface FakeEndpoint { url: string, connections: () => number, open: () => number, close: () => Promise<void> }
@@ -151,12 +152,23 @@ t.test('a deadline that passes while the SDK waits to retry ends the call then, 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const client = createDynamoClient({ endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}` })
   t.teardown(async () => { client.destroy(); server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  let attempts = 0
+  let onSecond: (error: Error) => void = () => {}
+  const secondAttempt = new Promise<Error>((resolve) => { onSecond = resolve })
+  const counting: FinalizeRequestMiddleware<object, object> = (next) => async (args) => {
+    if (++attempts < 2) return await next(args)
+    return await next(args).catch((error: Error) => { onSecond(error); throw error })
+  }
+  client.middlewareStack.addRelativeTo(counting as never, { relation: 'after', toMiddleware: 'versoAttemptDeadline', name: 'testAttempts' })
   const started = performance.now()
   const err = await failure(boundedSender(client, AbortSignal.timeout(300)).send(getA('any')))
   const ms = performance.now() - started
   t.equal(err.name, 'AbortError')
   t.equal(requests, 1, 'no second attempt')
   t.ok(ms < 3000, `ended at the deadline, well before the 4 s retry wait (${ms.toFixed(0)} ms)`)
+  // The SDK's retry loop does not see the deadline: its second attempt, after the wait, must fail unsent.
+  t.equal((await secondAttempt).name, 'AbortError', 'the retry made after the wait failed in the transport')
+  t.equal(requests, 1, 'and was never sent')
 })
 
 t.test('concurrent calls each keep their own deadline', async (t) => {
