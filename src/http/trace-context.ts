@@ -15,7 +15,8 @@ export class TraceContext {
     readonly spanId: string,
     /** The caller's span (the parent-id of the `traceparent` received); undefined when verso started the trace. */
     readonly parentSpanId: string | undefined,
-    readonly sampled: boolean
+    /** Whether the trace is recorded: the caller's flag, or the sampler's decision when tracing is on (src/telemetry). */
+    public sampled: boolean
   ) {}
 
   /** This request's span as a version-00 `traceparent`: what verso hands on to the events it writes. */
