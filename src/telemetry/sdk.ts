@@ -114,7 +114,8 @@ export class Tracing {
         kind: SpanKind.PRODUCER,
         startTime,
         attributes: {
-          'messaging.system': publisher,
+          // The semantic conventions' names of the systems; a webhook has none, so it keeps verso's.
+          'messaging.system': publisher === 'sqs' ? 'aws_sqs' : publisher,
           'messaging.operation.type': 'send',
           'messaging.operation.name': 'publish',
           'messaging.destination.name': destination,

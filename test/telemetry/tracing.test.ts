@@ -38,6 +38,7 @@ t.test('a request joins the caller\'s trace: its span, one span per DynamoDB cal
   t.equal(missing.statusCode, 404)
   await exported()
 
+  t.not((globalThis as Record<symbol, unknown>)[Symbol.for('opentelemetry.js.api.1')], undefined, 'the OpenTelemetry API is registered (test/telemetry/off.test.ts checks it is not when off)')
   t.ok(receiver.requests.every((r) => r.path === '/v1/traces' && r.contentType === 'application/json'), 'OTLP/HTTP JSON at /v1/traces')
   const spans = receiver.spans.filter((s) => s.traceId === traceId)
   const servers = spans.filter((s) => s.kind === SERVER)
