@@ -37,15 +37,6 @@ function remoteParent (traceId: string, spanId: string, sampled: boolean): Conte
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true })
 }
 
-/** Ends a span as failed by `err` (recorded as an exception event). */
-export function endFailed (span: Span, err: unknown): void {
-  const error = err instanceof Error ? err : new Error(String(err))
-  span.recordException(error)
-  span.setAttribute(ATTR_ERROR_TYPE, error.name)
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
-  span.end()
-}
-
 /** Tracing when configured: the tracer, its exporter, and what the plugin and the relay need of them. */
 export class Tracing {
   readonly tracer: Tracer
@@ -69,6 +60,30 @@ export class Tracing {
     }
     request.sampled = (span.spanContext().traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED
     return { span, context: trace.setSpan(parent, span) }
+  }
+
+  /** Ends a span as failed by `err` (recorded as an exception event). */
+  endFailed (span: Span, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err))
+    span.recordException(error)
+    span.setAttribute(ATTR_ERROR_TYPE, error.name)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+    span.end()
+  }
+
+  /** Ends a request's span with its answer's status; an error only when verso failed (5xx), a 4xx is the caller's. */
+  endRequestSpan (span: Span, statusCode: number): void {
+    span.setAttribute('http.response.status_code', statusCode)
+    if (statusCode >= 500) {
+      span.setAttribute(ATTR_ERROR_TYPE, String(statusCode))
+      span.setStatus({ code: SpanStatusCode.ERROR })
+    }
+    span.end()
+  }
+
+  /** Runs `fn` with `active` as the active context (and in what it awaits). */
+  within<T>(active: Context, fn: () => T): T {
+    return context.with(active, fn)
   }
 
   /** The parent of a span for work done for an event (its `traceparent`), the root context without one. */
@@ -97,7 +112,7 @@ export class Tracing {
         span.end()
         return result
       } catch (err) {
-        endFailed(span, err)
+        this.endFailed(span, err)
         throw err
       }
     }, { step: 'initialize', name: 'versoTracing', override: true })

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { tracing } from '../../telemetry/tracing.js'
 import type { Span, Context } from '@opentelemetry/api'
 
@@ -15,8 +15,6 @@ type Spanned = FastifyRequest & { [kSpan]?: { span: Span, context: Context } }
 export default fp<{ dynamo: DynamoDBClient }>(async (app, options) => {
   const traced = await tracing()
   if (traced === undefined) return
-  const { endFailed } = await import('../../telemetry/sdk.js')
-  const { context, SpanStatusCode } = await import('@opentelemetry/api')
   traced.traceDynamo(options.dynamo)
 
   // Callback hooks: the rest of the request runs inside `context.with`. Entered twice, because reading the
@@ -33,31 +31,26 @@ export default fp<{ dynamo: DynamoDBClient }>(async (app, options) => {
       'http.request.id': request.id
     })
     ;(request as Spanned)[kSpan] = started
-    context.with(started.context, done)
+    traced.within(started.context, done)
   })
   app.addHook('preHandler', (request, reply, done) => {
     const started = (request as Spanned)[kSpan]
     if (started === undefined) done()
-    else context.with(started.context, done)
+    else traced.within(started.context, done)
   })
-  const end = (request: FastifyRequest, reply: FastifyReply): void => {
+  /** The request's span, once: whichever of onResponse and onRequestAbort comes first ends it. */
+  const take = (request: FastifyRequest): Span | undefined => {
     const started = (request as Spanned)[kSpan]
-    if (started === undefined) return
-    delete (request as Spanned)[kSpan]
-    started.span.setAttribute('http.response.status_code', reply.statusCode)
-    // A server span is an error only when verso failed (5xx); a 4xx is the caller's.
-    if (reply.statusCode >= 500) {
-      started.span.setAttribute('error.type', String(reply.statusCode))
-      started.span.setStatus({ code: SpanStatusCode.ERROR })
-    }
-    started.span.end()
+    ;(request as Spanned)[kSpan] = undefined
+    return started?.span
   }
-  app.addHook('onResponse', async (request, reply) => { end(request, reply) })
+  app.addHook('onResponse', async (request, reply) => {
+    const span = take(request)
+    if (span !== undefined) traced.endRequestSpan(span, reply.statusCode)
+  })
   app.addHook('onRequestAbort', async (request) => {
-    const started = (request as Spanned)[kSpan]
-    if (started === undefined) return
-    delete (request as Spanned)[kSpan]
-    endFailed(started.span, new Error('client closed the connection before the answer'))
+    const span = take(request)
+    if (span !== undefined) traced.endFailed(span, new Error('client closed the connection before the answer'))
   })
   app.addHook('onClose', async () => { await traced.flush() })
 }, { name: 'tracing' })
