@@ -17,6 +17,7 @@ import { validatorCompiler } from './http/validation.js'
 import auth from './plugins/app/auth.js'
 import { authSettings, type AuthConfig } from './auth/settings.js'
 import storage from './plugins/app/storage.js'
+import tracing from './plugins/app/tracing.js'
 import swagger, { type DocumentOptions } from './plugins/external/swagger.js'
 import { documentedAuth } from './auth/openapi.js'
 import metrics from './plugins/external/metrics.js'
@@ -133,6 +134,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.decorate('idempotency', new IdempotencyKeys(durationSeconds(config.IDEMPOTENCY_TTL ?? '24h')))
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.addSchema(Problem)
+  // First of the request hooks: the span covers the whole request (OpenTelemetry, only when OTEL_* configure it).
+  await app.register(tracing, { dynamo: options.dynamo })
 
   // Request hooks run in registration order: security headers on every answer, then CORS preflights (which
   // carry no credentials), then load shedding, all before authentication. The rate limit hangs on each

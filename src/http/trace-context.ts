@@ -4,9 +4,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
 
 /**
- * W3C Trace Context (https://www.w3.org/TR/trace-context/): the trace a request belongs to. verso records no
- * spans, but it takes part in the trace: each request gets a span id of its own, under the caller's trace
- * when a valid `traceparent` came in, under a new trace otherwise. The request's log lines carry `trace_id`
+ * W3C Trace Context (https://www.w3.org/TR/trace-context/): the trace a request belongs to. Each request gets a
+ * span id of its own, under the caller's trace when a valid `traceparent` came in, under a new trace otherwise;
+ * with tracing on (src/telemetry) the request's exported span has these very ids. The request's log lines carry `trace_id`
  * and `span_id`, and the change events it commits carry `traceparent` (CloudEvents distributed-tracing extension).
  */
 export class TraceContext {
@@ -15,7 +15,8 @@ export class TraceContext {
     readonly spanId: string,
     /** The caller's span (the parent-id of the `traceparent` received); undefined when verso started the trace. */
     readonly parentSpanId: string | undefined,
-    readonly sampled: boolean
+    /** Whether the trace is recorded: the caller's flag, or the sampler's decision when tracing is on (src/telemetry). */
+    public sampled: boolean
   ) {}
 
   /** This request's span as a version-00 `traceparent`: what verso hands on to the events it writes. */
@@ -74,8 +75,8 @@ function randomHex (length: number, zero: string): string {
 }
 
 /**
- * The trace of a request. Without a valid incoming `traceparent` verso starts a trace (not sampled: it makes
- * no sampling decision of its own), so that the logs and the events of every write still share a trace id.
+ * The trace of a request. Without a valid incoming `traceparent` verso starts a trace (not sampled, unless
+ * tracing is on and its sampler records it), so that the logs and the events of every write still share a trace id.
  */
 export function traceOf (header: string | string[] | undefined): TraceContext {
   const parent = typeof header === 'string' ? parseTraceparent(header) : undefined

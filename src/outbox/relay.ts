@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { leaseTable, outboxTable } from '../storage/table-names.js'
 import { deadLetter } from './dead-letters.js'
 import { ShardLeases } from './leases.js'
+import { tracing } from '../telemetry/tracing.js'
 import type { OutboxRecord, Publisher } from './publishers/publisher.js'
 
 export interface RelayOptions {
@@ -122,6 +123,7 @@ export class OutboxRelay {
     await Promise.all([...this.loops, ...this.workers.values()])
     await this.leases.releaseAll().catch((err: unknown) => { this.options.log.warn({ err }, 'relay could not release its leases; they expire by themselves') })
     await this.options.publisher.close()
+    await (await tracing())?.flush()
     this.options.log.info({ relayId: this.relayId, ...this.counters }, 'outbox relay stopped')
   }
 
@@ -223,7 +225,10 @@ export class OutboxRelay {
       body: String(item.event?.S),
       ...(item.traceparent?.S === undefined ? {} : { traceparent: item.traceparent.S })
     }))
+    const tracer = await tracing()
+    const publishStarted = Date.now()
     const outcomes = await publisher.publish(records)
+    tracer?.publishSpans(publisher.name, records, outcomes, publishStarted)
     const done: OutboxRecord[] = []
     let retry = 0
     for (const [i, outcome] of outcomes.entries()) {
