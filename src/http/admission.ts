@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import { overloaded } from '../errors.js'
-import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
+import { respondWithProblem } from './problem.js'
 
 /** Admitted at once whatever the measured rate: a cold start has none yet. */
 export const MIN_IN_FLIGHT = 32
@@ -68,8 +68,5 @@ export function admitRequests (server: Server, admission: Admission): void {
 }
 
 function refuse (request: IncomingMessage, response: ServerResponse): void {
-  const problem = overloaded(ADMISSION_RETRY_AFTER_S)
-  const body = JSON.stringify(problemBody(problem, (request.url ?? '/').split('?')[0]?.slice(0, 200) ?? '/', undefined))
-  response.writeHead(503, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'retry-after': String(ADMISSION_RETRY_AFTER_S) })
-  response.end(body)
+  respondWithProblem(request, response, overloaded(ADMISSION_RETRY_AFTER_S), { 'retry-after': String(ADMISSION_RETRY_AFTER_S) })
 }

@@ -1,7 +1,7 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { routeNotFound } from '../errors.js'
-import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
+import { endWithProblem } from './problem.js'
 
 /**
  * CONNECT asks for a tunnel, which verso is not. Node hands it to a 'connect' listener and, without one, destroys
@@ -10,9 +10,7 @@ import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
  */
 export function answerConnect (server: Server): void {
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    const problem = routeNotFound('CONNECT', request.url ?? '')
-    const body = JSON.stringify(problemBody(problem, String(request.url ?? '/').slice(0, 200), undefined))
     socket.on('error', () => {})
-    socket.end(`HTTP/1.1 ${problem.statusCode} ${STATUS_CODES[problem.statusCode] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    endWithProblem(socket, routeNotFound('CONNECT', request.url ?? ''), String(request.url ?? '/').slice(0, 200))
   })
 }

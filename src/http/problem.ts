@@ -1,5 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, onRequestHookHandler } from 'fastify'
 import {
   badRequest, bodyTooLarge, expectationFailed, headersTooLarge, internalError, malformedHttp, missingHost, requestTimeout,
@@ -62,9 +63,20 @@ export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket):
     socket.destroy()
     return
   }
-  const problem = err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge() : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? requestTimeout() : malformedHttp()
-  const body = JSON.stringify(problemBody(problem, '/', undefined))
+  endWithProblem(socket, err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge() : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? requestTimeout() : malformedHttp(), '/')
+}
+
+/** Writes `problem` as a whole HTTP answer on a socket Node's server no longer handles, and closes it. */
+export function endWithProblem (socket: Duplex, problem: VersoError, instance: string): void {
+  const body = JSON.stringify(problemBody(problem, instance, undefined))
   socket.end(`HTTP/1.1 ${problem.statusCode} ${STATUS_CODES[problem.statusCode] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+}
+
+/** Answers `problem` on Node's own response, before fastify sees the request (no request id yet). */
+export function respondWithProblem (request: IncomingMessage, response: ServerResponse, problem: VersoError, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(problemBody(problem, request.url?.split('?')[0]?.slice(0, 200) ?? '/', undefined))
+  response.writeHead(problem.statusCode, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...headers })
+  response.end(body)
 }
 
 /**
@@ -72,10 +84,7 @@ export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket):
  * The body is never read: the connection closes after the answer.
  */
 function expectationHandler (request: IncomingMessage, response: ServerResponse): void {
-  const problem = expectationFailed()
-  const body = JSON.stringify(problemBody(problem, request.url?.split('?')[0]?.slice(0, 200) ?? '/', undefined))
-  response.writeHead(problem.statusCode, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' })
-  response.end(body)
+  respondWithProblem(request, response, expectationFailed(), { connection: 'close' })
 }
 
 /**
