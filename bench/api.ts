@@ -22,7 +22,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand, type TransactWriteItem, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
@@ -37,6 +36,7 @@ import { modelTables, outboxTable } from '../src/storage/table-names.js'
 import { breakdown, CATEGORIES, profileClockUs, readProfile, type Category } from './cpu-profile.js'
 import { FloorClient } from './floor.js'
 import { percentile } from './stats.js'
+import { processCpuMs, startBenchVerso } from './verso-process.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' }, only: { type: 'string' } } })
 const quick = values.quick
@@ -60,31 +60,15 @@ const startFlags = ((JSON.parse(readFileSync('package.json', 'utf8')) as { scrip
 const profileDir = process.env.VERSO_PROFILE_DIR ?? 'bench/results/cpu-profile'
 rmSync(profileDir, { recursive: true, force: true })
 mkdirSync(profileDir, { recursive: true })
-const startVerso = async (port: number, flags: string[], createTables: boolean): Promise<ChildProcess> => {
-  const child = spawn(process.execPath, [...flags, ...startFlags, ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/server.js'], {
-    env: {
-      ...process.env,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      AWS_REGION: 'us-east-1',
-      AUTH_MODE: 'none',
-      RELAY_ENABLED: 'false',
-      CREATE_TABLES: String(createTables),
-      TABLE_PREFIX: prefix,
-      OUTBOX_SHARDS: String(SHARDS),
-      LOG_LEVEL: 'warn',
-      PORT: String(port),
-      STATS_ENABLED: 'true',
-      NODE_ENV: 'production',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
-    },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)); i++) {
-    if (i === 600 || child.exitCode !== null) throw new Error('verso did not start')
-    await sleep(100)
-  }
-  return child
-}
+const startVerso = async (port: number, flags: string[], createTables: boolean): Promise<ChildProcess> => await startBenchVerso({
+  script: 'dist/server.js',
+  nodeFlags: [...flags, ...startFlags, ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+  port,
+  endpoint: dynamo.endpoint,
+  prefix,
+  createTables,
+  env: { OUTBOX_SHARDS: String(SHARDS), STATS_ENABLED: 'true' }
+})
 const port = await freeLoopbackPort()
 const verso = await startVerso(port, [], true)
 const profiledPort = await freeLoopbackPort()
@@ -243,11 +227,9 @@ async function runConcurrently (count: number, op: Op): Promise<void> {
  * DynamoDB Local's JVM, throughput follows the CPU every operation costs all processes together, so the CPU per
  * operation says where a gap in the ratio comes from even when the wall-clock figures are noisy.
  */
-const TICK_MS = 10 // USER_HZ is 100 on Linux
 function cpuMs (pid = verso.pid): { verso: number, load: number } {
-  const fields = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
   const usage = process.cpuUsage()
-  return { verso: (Number(fields[11]) + Number(fields[12])) * TICK_MS, load: (usage.user + usage.system) / 1000 }
+  return { verso: processCpuMs(pid), load: (usage.user + usage.system) / 1000 }
 }
 
 interface Round { ops: number, seconds: number, latencies: number[], errors: number, cpu: { verso: number, load: number }, calls?: Record<string, number> }

@@ -9,10 +9,9 @@
  * --profile, each verso runs under --cpu-prof and the samples taken inside the timed rounds are broken down by
  * category (bench/cpu-profile.ts), with the heaviest functions.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb'
 import { Pool } from 'undici'
@@ -24,6 +23,7 @@ import { toItem } from '../src/storage/item-mapping.js'
 import { modelTables } from '../src/storage/table-names.js'
 import { breakdown, CATEGORIES, profileClockUs, readProfile } from './cpu-profile.js'
 import { percentile } from './stats.js'
+import { processCpuMs, startBenchVerso } from './verso-process.js'
 
 const { values } = parseArgs({
   options: {
@@ -54,37 +54,22 @@ for (const [i, dir] of builds.entries()) {
   const port = await freeLoopbackPort()
   const profileDir = values.profile === undefined ? undefined : join(values.profile, String(i))
   if (profileDir !== undefined) { rmSync(profileDir, { recursive: true, force: true }); mkdirSync(profileDir, { recursive: true }) }
-  const child = spawn(process.execPath, [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--heap-growing-percent=50', join(dir, 'server.js')], {
-    env: {
-      ...process.env,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      AWS_REGION: 'us-east-1',
-      AUTH_MODE: 'none',
-      RELAY_ENABLED: 'false',
-      // The first verso makes the tables; the others find them.
-      CREATE_TABLES: i === 0 ? 'true' : 'false',
-      TABLE_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-      // Load shedding stays registered (its hook runs on every request) but never sheds on this shared machine.
-      MAX_EVENT_LOOP_DELAY_MS: '60000',
-      PORT: String(port),
-      NODE_ENV: 'production',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
-    },
-    stdio: ['ignore', 'ignore', 'inherit']
+  const child = await startBenchVerso({
+    script: join(dir, 'server.js'),
+    nodeFlags: [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--heap-growing-percent=50'],
+    port,
+    endpoint: dynamo.endpoint,
+    prefix,
+    // The first verso makes the tables; the others find them.
+    createTables: i === 0,
+    // Load shedding stays registered (its hook runs on every request) but never sheds on this shared machine.
+    env: { MAX_EVENT_LOOP_DELAY_MS: '60000' }
   })
   const base = `http://127.0.0.1:${port}`
-  for (let n = 0; !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); n++) {
-    if (n === 600 || child.exitCode !== null) throw new Error(`${dir}/server.js did not start`)
-    await sleep(100)
-  }
   versos.push({ dir, process: child, pool: new Pool(base, { connections: concurrency, pipelining: 1 }), ...(profileDir === undefined ? {} : { profileDir }) })
 }
 
-const cpuMs = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
+const cpuMs = processCpuMs
 
 /** Fresh first versions to update, written with BatchWriteItem as verso stores them. */
 async function fill (n: number): Promise<Array<{ id: string, version: string }>> {
