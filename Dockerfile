@@ -23,7 +23,7 @@ RUN npm run build
 
 # ---- runtime: production dependencies and dist/ only ----
 FROM node:22-bookworm-slim
-# dumb-init as PID 1: forwards SIGTERM to node (graceful drain in src/server.ts) and reaps zombies.
+# dumb-init as PID 1: forwards SIGTERM to node (graceful drain in src/bin/server.ts) and reaps zombies.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends dumb-init \
   && rm -rf /var/lib/apt/lists/*
@@ -42,4 +42,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 ENTRYPOINT ["/usr/bin/dumb-init", "--"]
 # The V8 flag is npm start's: without it the old generation grows to 3-4x its live size under load before a
 # full GC (peak RSS 214 MB in npm run bench; 139 MB with it, at the same throughput).
-CMD ["node", "--heap-growing-percent=50", "dist/server.js"]
+CMD ["node", "--heap-growing-percent=50", "dist/bin/server.js"]

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --concurrency 16]`: verso against the same DynamoDB work done directly.
  *
- * Starts its own DynamoDB Local and its own verso (the production build, `node dist/server.js`, LOG_LEVEL=warn,
+ * Starts its own DynamoDB Local and its own verso (the production build, `node dist/bin/server.js`, LOG_LEVEL=warn,
  * relay off so only the API is measured). For each scenario it runs, in alternating rounds at the same
  * concurrency, each twice:
  * - verso: the operation over HTTP (an undici Pool as the load generator);
@@ -28,10 +28,11 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { Pool, type Dispatcher } from 'undici'
 import { freeLoopbackPort, startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { Person } from '../src/models/person.js'
-import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/meta.js'
+import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/entity.js'
 import { buildEvent, outboxItem } from '../src/outbox/event.js'
 import { createDynamoClient } from '../src/storage/client.js'
-import { toItem, type Entity } from '../src/storage/item-mapping.js'
+import { toItem } from '../src/storage/item-mapping.js'
+import type { Entity } from '../src/models/entity.js'
 import { modelTables, outboxTable } from '../src/storage/table-names.js'
 import { breakdown, CATEGORIES, profileClockUs, readProfile, type Category } from './cpu-profile.js'
 import { FloorClient } from './floor.js'
@@ -61,7 +62,7 @@ const profileDir = process.env.VERSO_PROFILE_DIR ?? 'bench/results/cpu-profile'
 rmSync(profileDir, { recursive: true, force: true })
 mkdirSync(profileDir, { recursive: true })
 const startVerso = async (port: number, flags: string[], createTables: boolean): Promise<ChildProcess> => await startBenchVerso({
-  script: 'dist/server.js',
+  script: 'dist/bin/server.js',
   nodeFlags: [...flags, ...startFlags, ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
   port,
   endpoint: dynamo.endpoint,

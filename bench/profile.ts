@@ -17,7 +17,7 @@ import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb'
 import { Pool } from 'undici'
 import { freeLoopbackPort, startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { Person } from '../src/models/person.js'
-import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/meta.js'
+import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/entity.js'
 import { createDynamoClient } from '../src/storage/client.js'
 import { toItem } from '../src/storage/item-mapping.js'
 import { modelTables } from '../src/storage/table-names.js'
@@ -55,7 +55,7 @@ for (const [i, dir] of builds.entries()) {
   const profileDir = values.profile === undefined ? undefined : join(values.profile, String(i))
   if (profileDir !== undefined) { rmSync(profileDir, { recursive: true, force: true }); mkdirSync(profileDir, { recursive: true }) }
   const child = await startBenchVerso({
-    script: join(dir, 'server.js'),
+    script: join(dir, 'bin', 'server.js'),
     nodeFlags: [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--heap-growing-percent=50'],
     port,
     endpoint: dynamo.endpoint,

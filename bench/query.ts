@@ -10,11 +10,11 @@ import { buildApp } from '../src/app.js'
 import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { Book } from '../src/models/book.js'
 import { models } from '../src/models/index.js'
-import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/meta.js'
+import { newEntityId, nextVersionStamp, ZERO_ID } from '../src/models/entity.js'
 import { countCalls, createDynamoClient } from '../src/storage/client.js'
 import { toItem } from '../src/storage/item-mapping.js'
 import { modelTables } from '../src/storage/table-names.js'
-import { ensureTables } from '../src/storage/tables.js'
+import { ensureTables } from '../src/storage/table-setup.js'
 
 const { values } = parseArgs({ options: { items: { type: 'string', default: '10000' } } })
 const total = Number(values.items)

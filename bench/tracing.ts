@@ -19,7 +19,7 @@ const requests = Number(values.requests)
 if (values.child) {
   const { buildApp } = await import('../src/app.js')
   const { createDynamoClient } = await import('../src/storage/client.js')
-  const { ensureTables } = await import('../src/storage/tables.js')
+  const { ensureTables } = await import('../src/storage/table-setup.js')
   const { models } = await import('../src/models/index.js')
   const { tracing } = await import('../src/telemetry/tracing.js')
   const client = createDynamoClient({ endpoint: String(process.env.DYNAMODB_ENDPOINT) })

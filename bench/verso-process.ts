@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface BenchVerso {
-  /** The built entry point (`dist/server.js`). */
+  /** The built entry point (`dist/bin/server.js`). */
   script: string
   /** Node flags before the script (V8 flags, --cpu-prof). */
   nodeFlags: string[]

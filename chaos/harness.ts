@@ -1,6 +1,6 @@
 /**
  * What the chaos scenarios run against: DynamoDB Local (in memory, or persistent so it can be killed and
- * restarted), verso as a real process (`node --import tsx src/server.ts`, so it runs the current source and a
+ * restarted), verso as a real process (`node --import tsx src/bin/server.ts`, so it runs the current source and a
  * SIGKILL hits the server itself, not a wrapper), RabbitMQ behind a TCP proxy that can be cut, an HTTP client
  * that never waits past a deadline, and read-modify-write writers that record the outcome of every write.
  */
@@ -24,7 +24,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url))
 /** verso from source, with the V8 flags `npm start` gives it (the memory behaviour under test is production's). */
 export const VERSO_ARGS = [
   ...((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '').split(' ').filter((arg) => arg.startsWith('--')),
-  '--import', 'tsx', 'src/server.ts'
+  '--import', 'tsx', 'src/bin/server.ts'
 ]
 
 // ---------------------------------------------------------------- processes

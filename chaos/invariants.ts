@@ -5,9 +5,10 @@
  * version, audit copy of its predecessor and event all present, or none of them.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { ZERO_ID } from '../src/models/meta.js'
+import { ZERO_ID } from '../src/models/entity.js'
 import { Person } from '../src/models/person.js'
-import { fromItem, type Entity } from '../src/storage/item-mapping.js'
+import { fromItem } from '../src/storage/item-mapping.js'
+import type { Entity } from '../src/models/entity.js'
 import { deadLetterTable, modelTables, outboxTable } from '../src/storage/table-names.js'
 import { scanAll } from '../src/storage/scan.js'
 import { drain, type Ledger, type World, type WriteRecord } from './harness.js'

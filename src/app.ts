@@ -3,10 +3,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { ConfigSchema, durationSeconds, type Config } from './config/config.js'
 import type { Model } from './models/define.js'
-import { ZERO_ID } from './models/meta.js'
+import { ZERO_ID } from './models/entity.js'
 import { models as builtInModels } from './models/index.js'
 import { CursorCodec } from './http/cursor.js'
-import { IdempotencyKeys } from './http/idempotency.js'
+import { IdempotencyKeys } from './http/idempotency-key.js'
 import { registerJsonParser } from './http/json-body.js'
 import { requestTrace, traceChildLogger, type TraceContext } from './http/trace-context.js'
 import { Metrics } from './metrics/metrics.js'
@@ -20,7 +20,7 @@ import storage from './plugins/app/storage.js'
 import tracing from './plugins/app/tracing.js'
 import swagger, { type DocumentOptions } from './plugins/external/swagger.js'
 import { documentedAuth } from './auth/openapi.js'
-import metrics from './plugins/external/metrics.js'
+import metrics from './plugins/app/http-metrics.js'
 import helmet from './plugins/external/helmet.js'
 import cors from './plugins/external/cors.js'
 import underPressure from './plugins/external/under-pressure.js'
@@ -31,7 +31,7 @@ import { countCalls } from './storage/client.js'
 import { registerHistoryRoutes } from './routes/history.js'
 import { registerTransactionRoutes } from './routes/transactions.js'
 import { bulkRoutes } from './routes/bulk.js'
-import { registerModelsRoute } from './routes/models.js'
+import { registerModelsRoute } from './routes/model-catalog.js'
 import { registerConsoleRoutes } from './routes/console.js'
 import { registerAsyncApiRoute } from './routes/asyncapi.js'
 import { outboxTable } from './storage/table-names.js'
@@ -66,7 +66,7 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Called with the outbox shard of every committed event (the in-process relay's nudge). */
   onEventCommitted?: (shard: number) => void
-  /** Collect Prometheus metrics into `app.metrics` (src/server.ts serves them on METRICS_PORT). Default false. */
+  /** Collect Prometheus metrics into `app.metrics` (src/bin/server.ts serves them on METRICS_PORT). Default false. */
   metrics?: boolean
   /** What /openapi.json says instead of the running configuration (the committed document describes production). */
   openapi?: Pick<DocumentOptions, 'auth' | 'servers'>
@@ -84,7 +84,7 @@ export type LimitSettings = Partial<Pick<Config, LimitSetting>>
 const orDefault = (config: LimitSettings, key: Exclude<LimitSetting, 'CORS_ORIGINS'>): number =>
   config[key] ?? Number((ConfigSchema.properties[key] as { default?: unknown }).default)
 
-/** Builds the service (plugins, routes, error handler). Never listens: src/server.ts does that. */
+/** Builds the service (plugins, routes, error handler). Never listens: src/bin/server.ts does that. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
   const app = Fastify({

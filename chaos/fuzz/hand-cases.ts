@@ -215,7 +215,7 @@ export function handCases (ctx: HandContext): HostileRequest[] {
     // ---- path traversal
     ...['/person/../../etc/passwd', '/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/docs/../../package.json', '/docs/static/..%2f..%2f..%2fpackage.json', '/docs/static/%2e%2e/%2e%2e/%2e%2e/package.json',
       '/docs/static/%2e%2e%2f%2e%2e%2fsrc%2fapp.ts', '/docs/static/....//....//package.json', '/docs/static/index.html%00.json', '/docs/static/..\\..\\package.json', '/person/%2F', '/person/..%2f..%2fetc%2fpasswd',
-      '/openapi.json/..%2fsrc', '/.env', '/.git/config', '/node_modules/fastify/package.json', '/src/app.ts', '/dist/server.js', '/package.json', '//person', '/person//x', '/person/./x', '/person/%2e']
+      '/openapi.json/..%2fsrc', '/.env', '/.git/config', '/node_modules/fastify/package.json', '/src/app.ts', '/dist/bin/server.js', '/package.json', '//person', '/person//x', '/person/./x', '/person/%2e']
       .map((p) => get(`path ${p}`, p, [BAD, 403, 404])),
     raw('backslash traversal in the request line', http('GET \\..\\..\\etc\\passwd HTTP/1.1'), { expect: [BAD, 404] }),
     raw('absolute-form request target', http('GET http://evil.example/person HTTP/1.1')),

@@ -13,7 +13,7 @@ import { describeExamples, Inspector } from '../fuzz/inspect.js'
 import { OpenApiFuzzer, operationsOf } from '../fuzz/openapi-fuzz.js'
 import { send, type HostileRequest } from '../fuzz/send.js'
 import { Rng } from '../fuzz/values.js'
-import { canonicalJson } from '../../src/http/idempotency.js'
+import { canonicalJson } from '../../src/http/idempotency-key.js'
 import { startVerso, type VersoProcess } from '../fuzz/verso-process.js'
 
 const SCALES = {

@@ -1,5 +1,5 @@
 import { badRequest } from '../errors.js'
-import { parseTimestampMicros } from '../models/meta.js'
+import { parseTimestampMicros } from '../models/entity.js'
 
 /** An RFC 3339 time from the query string, in microseconds since the epoch; anything else is a 400. */
 export function instant (text: string, name = 'as_of'): number {

@@ -1,6 +1,6 @@
 import { Type, type TSchema, type TProperties } from 'typebox'
 import type { Model } from '../models/define.js'
-import { ID_PATTERN, ZERO_ID } from '../models/meta.js'
+import { ID_PATTERN, ZERO_ID } from '../models/entity.js'
 import { Id, UNDOCUMENTED, VersionId } from './schemas.js'
 
 export const EXAMPLE_META = {

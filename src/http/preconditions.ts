@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { badRequest, preconditionFailed, preconditionRequired, versionConflict, type VersoError } from '../errors.js'
-import { isId } from '../models/meta.js'
+import { isId } from '../models/entity.js'
 import { StaleVersionError } from '../repository/repository.js'
 
 export const etagOf = (version: unknown): string => `"${String(version)}"`

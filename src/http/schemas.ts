@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { ID_PATTERN } from '../models/meta.js'
+import { ID_PATTERN } from '../models/entity.js'
 
 /** Shared schema pieces: ids, problem+json, pagination, response headers. */
 export const Id = Type.String({ pattern: ID_PATTERN, description: '32 lowercase hex digits (a UUID without dashes)', examples: ['3f2c9a4e8d1b4c7a9e6f0a1b2c3d4e5f'] })

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import type { Item, Entity } from '../storage/item-mapping.js'
-import { newVersion, parseTimestampMicros } from '../models/meta.js'
+import type { Item } from '../storage/item-mapping.js'
+import type { Entity } from '../models/entity.js'
+import { newVersion, parseTimestampMicros } from '../models/entity.js'
 
 export const CHANGE_ACTIONS = ['created', 'updated', 'deleted', 'restored'] as const
 export type ChangeAction = typeof CHANGE_ACTIONS[number]

@@ -1,4 +1,4 @@
-import { ZERO_ID } from '../models/meta.js'
+import { ZERO_ID } from '../models/entity.js'
 import type { Item } from '../storage/item-mapping.js'
 
 /** A version as the integrity report names it. */

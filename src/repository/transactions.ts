@@ -1,8 +1,9 @@
 import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb'
 import { itemTooLarge, transactionTooLarge, VersoError } from '../errors.js'
 import type { Model } from '../models/define.js'
-import type { Entity, Item } from '../storage/item-mapping.js'
-import type { IdempotencyClaim } from './idempotency.js'
+import type { Item } from '../storage/item-mapping.js'
+import type { Entity } from '../models/entity.js'
+import type { IdempotencyClaim } from './idempotency-records.js'
 import { StaleVersionError, type Change, type EntityRepository, type Expectation, type PlannedWrite, type WriteFailure, type WriteOptions } from './repository.js'
 
 /** DynamoDB's limits: actions and aggregate item size of one TransactWriteItems, size of one item. */

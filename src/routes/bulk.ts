@@ -11,7 +11,7 @@ import { ProblemRef } from '../http/schemas.js'
 import { bodyAjv, validationError } from '../http/validation.js'
 import type { EntityRepository } from '../repository/repository.js'
 import { createMany, type CreateOutcome } from '../repository/transactions.js'
-import type { Entity } from '../storage/item-mapping.js'
+import type { Entity } from '../models/entity.js'
 
 export const NDJSON = 'application/x-ndjson'
 

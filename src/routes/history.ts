@@ -7,11 +7,11 @@ import { instant } from '../http/instant.js'
 import { modelSchemas } from '../http/model-schemas.js'
 import { etagOf, writeWithPrecondition } from '../http/preconditions.js'
 import { ETagHeader, Id, OPTIONAL_BODY, OptionalVersionBody, problemResponses, VersionId } from '../http/schemas.js'
-import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency.js'
-import type { HistoryCursor } from '../repository/history.js'
+import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency-key.js'
+import type { HistoryCursor } from '../repository/version-history.js'
 import { chainBreaks, type ChainReport } from '../repository/integrity.js'
 import type { EntityRepository } from '../repository/repository.js'
-import type { Entity } from '../storage/item-mapping.js'
+import type { Entity } from '../models/entity.js'
 
 const VersionParams = Type.Object({ id: Id, version: VersionId })
 const time = (description: string): ReturnType<typeof Type.String> => Type.String({ format: 'date-time', description, examples: ['2026-11-26T23:51:48.540000+00:00'] })

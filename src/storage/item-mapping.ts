@@ -1,14 +1,10 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { Model } from '../models/define.js'
+import type { Entity } from '../models/entity.js'
 
 export type Item = Record<string, AttributeValue>
-export type Entity = Record<string, unknown>
 
-/**
- * Entity → DynamoDB item, as Rococo/PynamoDB store it: declared objects as JSON text in S (JSONAttribute),
- * arrays as L, numbers as N, booleans as BOOL; null and absent values are left out of the item.
- */
 /**
  * The entity as it is stored: absent and null values are left out of an item (DESIGN §2, as Rococo does), so the
  * answer to a write and its event leave them out too, and say what a later read says.
@@ -21,6 +17,10 @@ export function storedFields (entity: Entity): Entity {
   return plain
 }
 
+/**
+ * Entity → DynamoDB item, as Rococo/PynamoDB store it: declared objects as JSON text in S (JSONAttribute),
+ * arrays as L, numbers as N, booleans as BOOL; null and absent values are left out of the item.
+ */
 export function toItem (model: Model, entity: Entity): Item {
   const plain = storedFields(entity)
   for (const key of model.jsonFields) {

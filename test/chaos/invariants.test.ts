@@ -6,7 +6,7 @@
 import t from 'tap'
 import { checkInvariants, type Snapshot } from '../../chaos/invariants.js'
 import { Ledger, type Outcome } from '../../chaos/harness.js'
-import { ZERO_ID } from '../../src/models/meta.js'
+import { ZERO_ID } from '../../src/models/entity.js'
 
 const ID = 'e'.repeat(32)
 const v = (n: number): string => String(n).padStart(32, '0')

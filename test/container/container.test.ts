@@ -1,6 +1,6 @@
 /**
  * The containerized path (Dockerfile, docker-compose.yml, .env.example) checked without a Docker engine:
- * the files are parsed and held against ConfigSchema, and the image's command (`node dist/server.js`) is
+ * the files are parsed and held against ConfigSchema, and the image's command (`node dist/bin/server.js`) is
  * run for real on the test run's DynamoDB Local, the way the container runs it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
@@ -18,7 +18,7 @@ import { freeLoopbackPort } from '../../src/embedded/dynamodb-local.js'
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const read = (file: string): string => readFileSync(new URL(file, new URL('../../', import.meta.url)), 'utf8')
 const configKeys = Object.keys(ConfigSchema.properties)
-/** `npm start`'s command line: `node`, its V8 flags, `dist/server.js`. */
+/** `npm start`'s command line: `node`, its V8 flags, `dist/bin/server.js`. */
 const START = ((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '').split(' ')
 /** Read by the AWS SDK's default chain, not by loadConfig (AWS_REGION is both). */
 const AWS_SDK_VARIABLES = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']
@@ -155,14 +155,14 @@ t.test('Dockerfile', async (t) => {
   t.same(cmd, START, 'the image runs verso as npm start does, V8 flags included')
   const build = JSON.parse(read('tsconfig.build.json')) as { compilerOptions?: { outDir?: string, rootDir?: string } }
   t.equal(build.compilerOptions?.outDir, 'dist', 'npm run build writes dist/')
-  t.equal(build.compilerOptions?.rootDir, 'src', 'from src/, so src/server.ts becomes dist/server.js')
-  t.ok(existsSync(new URL('src/server.ts', new URL('../../', import.meta.url))), 'src/server.ts exists')
+  t.equal(build.compilerOptions?.rootDir, 'src', 'from src/, so src/bin/server.ts becomes dist/bin/server.js')
+  t.ok(existsSync(new URL('src/bin/server.ts', new URL('../../', import.meta.url))), 'src/bin/server.ts exists')
   t.match(JSON.parse(read('package.json')).scripts?.build ?? '', /tsconfig\.build\.json/, 'npm run build uses tsconfig.build.json')
 })
 
 interface Running { child: ChildProcess, stdout: () => string, stderr: () => string, exit: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }
 
-/** `node dist/server.js` with only the given environment, as the image's CMD runs it. */
+/** `node dist/bin/server.js` with only the given environment, as the image's CMD runs it. */
 function startServer (env: Record<string, string>): Running {
   const child = spawn(process.execPath, START.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
@@ -186,7 +186,7 @@ const runHealthcheck = async (port: number): Promise<number> => await new Promis
 
 t.test('the image command, without Docker', async (t) => {
   await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: root, timeout: 90_000 })
-  t.ok(existsSync(new URL('dist/server.js', new URL('../../', import.meta.url))), 'the build produced dist/server.js')
+  t.ok(existsSync(new URL('dist/bin/server.js', new URL('../../', import.meta.url))), 'the build produced dist/bin/server.js')
 
   const baseEnv = { NODE_ENV: 'production', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
 

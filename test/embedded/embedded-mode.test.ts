@@ -14,7 +14,7 @@ async function startService (env: Record<string, string>): Promise<Running> {
   const port = await freeLoopbackPort()
   const clean: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_') && k !== 'DYNAMODB_ENDPOINT') clean[k] = v
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/server.ts'], {
     env: { ...clean, PORT: String(port), LOG_LEVEL: 'info', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js'
 import { Person as person } from '../../src/models/person.js'
 import { createDynamoClient } from '../../src/storage/client.js'
 import { modelTables } from '../../src/storage/table-names.js'
-import { ensureTables } from '../../src/storage/tables.js'
+import { ensureTables } from '../../src/storage/table-setup.js'
 import { endpoint } from '../support/helper.js'
 
 /**

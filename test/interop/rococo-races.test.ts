@@ -1,7 +1,7 @@
 import t from 'tap'
 import { PassThrough } from 'node:stream'
 import { Book } from '../../src/models/book.js'
-import { parseTimestampMicros } from '../../src/models/meta.js'
+import { parseTimestampMicros } from '../../src/models/entity.js'
 import { verifyModel } from '../../scripts/verify.js'
 import { setup, json, etag, type TestContext } from '../support/helper.js'
 import { interopModels, RococoBook } from './models.js'

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
 import { acceptQueueLength } from '../../src/metrics/accept-queue.js'
-import { serveMetrics } from '../../src/metrics/server.js'
+import { serveMetrics } from '../../src/metrics/listener.js'
 import { setup, thrown } from '../support/helper.js'
 import { sample, scrape } from './support.js'
 

@@ -99,7 +99,7 @@ t.test('a broken model file stops the start of the service, npm run tables and n
     return { code, stderr }
   }
   const reason = `invalid configuration: MODELS_DIR ${join(dir, 'broken.json')}#/schema/properties/total/type: must be one of string, number, integer, boolean, object, array (one type: null and type lists are not supported; leave an optional field out of required instead)\n`
-  const [server, tables, relay] = await Promise.all(['src/server.ts', 'src/tables.ts', 'src/relay.ts'].map(run))
+  const [server, tables, relay] = await Promise.all(['src/bin/server.ts', 'src/bin/tables.ts', 'src/bin/relay.ts'].map(run))
   t.same(server, { code: 1, stderr: `verso: ${reason}` }, 'the service')
   t.same(tables, { code: 1, stderr: `verso tables: ${reason}` }, 'npm run tables')
   t.same(relay, { code: 1, stderr: `verso relay: ${reason}` }, 'npm run relay')

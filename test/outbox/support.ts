@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import type { Test } from 'tap'
 import { OutboxRelay } from '../../src/outbox/relay.js'
 import type { Publisher } from '../../src/outbox/publishers/publisher.js'
-import { ZERO_ID } from '../../src/models/meta.js'
+import { ZERO_ID } from '../../src/models/entity.js'
 import { endpoint, etag, json, type TestContext } from '../support/helper.js'
 import type { Received } from '../support/rabbit.js'
 
@@ -30,7 +30,7 @@ export function startRelay (t: Test, ctx: TestContext, publisher: Publisher, ove
 
 /** `npm run relay` as a child process on the test's tables. */
 export function spawnRelay (t: Test, ctx: TestContext, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/relay.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/relay.ts'], {
     env: {
       ...process.env,
       DYNAMODB_ENDPOINT: endpoint(),

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { Book } from '../../src/models/book.js'
 import { defineModel } from '../../src/models/define.js'
 import { Person } from '../../src/models/person.js'
-import { ZERO_ID } from '../../src/models/meta.js'
+import { ZERO_ID } from '../../src/models/entity.js'
 import { setup, json, etag } from '../support/helper.js'
 
 // Items another writer (Rococo, a migration, a person with the console) put in the tables, in shapes verso

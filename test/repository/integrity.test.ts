@@ -1,6 +1,6 @@
 import t from 'tap'
 import { chainBreaks, chainReport } from '../../src/repository/integrity.js'
-import { ZERO_ID } from '../../src/models/meta.js'
+import { ZERO_ID } from '../../src/models/entity.js'
 import type { Item } from '../../src/storage/item-mapping.js'
 
 // The chain check is pure: items in, forks and gaps out. The routes and npm run verify read the items.

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { Person } from '../../src/models/person.js'
-import { ZERO_ID, parseTimestampMicros } from '../../src/models/meta.js'
+import { ZERO_ID, parseTimestampMicros } from '../../src/models/entity.js'
 import { setup, json, etag } from '../support/helper.js'
 
 const PY_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$/

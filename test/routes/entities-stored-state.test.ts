@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { Type } from 'typebox'
 import { Book } from '../../src/models/book.js'
 import { defineModel, type Model } from '../../src/models/define.js'
-import { ZERO_ID } from '../../src/models/meta.js'
+import { ZERO_ID } from '../../src/models/entity.js'
 import { Person } from '../../src/models/person.js'
 import { setup, json, etag, type TestContext } from '../support/helper.js'
 

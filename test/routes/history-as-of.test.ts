@@ -2,7 +2,7 @@ import t from 'tap'
 import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { Person } from '../../src/models/person.js'
-import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
+import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models/entity.js'
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, createPerson, newId } from './support.js'
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { applyPatch, type Operation } from 'rfc6902'
 import { Person } from '../../src/models/person.js'
-import { parseTimestampMicros } from '../../src/models/meta.js'
+import { parseTimestampMicros } from '../../src/models/entity.js'
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, createPerson, newId, SERVER_FIELDS } from './support.js'
 

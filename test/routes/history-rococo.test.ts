@@ -5,7 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { applyPatch, type Operation } from 'rfc6902'
 import { Person } from '../../src/models/person.js'
-import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
+import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models/entity.js'
 import { setup, json, etag, type TestContext } from '../support/helper.js'
 import { assertProblem, newId, SERVER_FIELDS } from './support.js'
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { Type } from 'typebox'
 import { defineModel } from '../../src/models/define.js'
-import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
+import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models/entity.js'
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, createPerson, newId } from './support.js'
 

@@ -3,7 +3,7 @@ import { DescribeTimeToLiveCommand, GetItemCommand, PutItemCommand, TransactionC
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { durationSeconds } from '../../src/config/config.js'
-import { canonicalJson, parseIdempotencyKey } from '../../src/http/idempotency.js'
+import { canonicalJson, parseIdempotencyKey } from '../../src/http/idempotency-key.js'
 import { Person } from '../../src/models/person.js'
 import { idempotencyTable } from '../../src/storage/table-names.js'
 import { callsOf, setup, json, etag, thrown, type TestContext } from '../support/helper.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { Book } from '../../src/models/book.js'
-import { ZERO_ID } from '../../src/models/meta.js'
+import { ZERO_ID } from '../../src/models/entity.js'
 import { countCalls } from '../../src/storage/client.js'
 import { setup, json, type TestContext } from '../support/helper.js'
 

@@ -40,7 +40,7 @@ t.test('the outcome tells a refused connection from an accepted request cut off'
 t.test('SIGTERM drains in-flight requests: every accepted write completes, nothing is half-written', async (t) => {
   const port = await freeLoopbackPort()
   const prefix = `sd${randomBytes(3).toString('hex')}_`
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/server.ts'], {
     env: { ...process.env, PORT: String(port), DYNAMODB_ENDPOINT: endpoint(), AUTH_MODE: 'none', RELAY_ENABLED: 'false', CREATE_TABLES: 'true', TABLE_PREFIX: prefix, LOG_LEVEL: 'warn', ADMISSION_TARGET_MS: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'ignore', 'pipe']
   })

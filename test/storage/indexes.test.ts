@@ -5,7 +5,7 @@ import { startDynamoDbLocal } from '../../src/embedded/dynamodb-local.js'
 import { Book } from '../../src/models/book.js'
 import { defineModel } from '../../src/models/define.js'
 import { createDynamoClient } from '../../src/storage/client.js'
-import { ensureTables } from '../../src/storage/tables.js'
+import { ensureTables } from '../../src/storage/table-setup.js'
 
 // A DynamoDB Local of its own: under the load of the rest of the suite, DynamoDB Local can leave an index it
 // adds to an existing table in CREATING for minutes (real DynamoDB builds it in the background regardless).

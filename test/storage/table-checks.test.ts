@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { CreateTableCommand, PutItemCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb'
 import { parseModelFile } from '../../src/models/load-models.js'
 import { createDynamoClient } from '../../src/storage/client.js'
-import { checkTables, ensureTables } from '../../src/storage/tables.js'
+import { checkTables, ensureTables } from '../../src/storage/table-setup.js'
 import { endpoint } from '../support/helper.js'
 
 // A model file whose name maps to a table that exists in another shape is refused before anything is created.

@@ -5,7 +5,7 @@ import { CreateTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient
 import type { FinalizeRequestMiddleware } from '@smithy/types'
 import t from 'tap'
 import { boundedSender, createDynamoClient, observeCalls, type ObservedCall } from '../../src/storage/client.js'
-import { guarded } from '../../src/storage/errors.js'
+import { guarded } from '../../src/storage/aws-errors.js'
 import { endpoint } from '../support/helper.js'
 
 // verso's transport (UndiciHandler) under the SDK: each failure must reach the SDK's retry strategy as the

@@ -11,7 +11,7 @@ import { models as builtInModels } from '../../src/models/index.js'
 import { countCalls, createDynamoClient } from '../../src/storage/client.js'
 import { scanAll } from '../../src/storage/scan.js'
 import { modelTables, outboxTable } from '../../src/storage/table-names.js'
-import { ensureTables } from '../../src/storage/tables.js'
+import { ensureTables } from '../../src/storage/table-setup.js'
 
 export const endpoint = (): string => {
   const value = process.env.DYNAMODB_ENDPOINT

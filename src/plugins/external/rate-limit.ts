@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import { rateLimited } from '../../errors.js'
-import { ZERO_ID } from '../../models/meta.js'
+import { ZERO_ID } from '../../models/entity.js'
 
 /** Routes a load balancer, a scraper or a browser reading the docs call often; never limited. */
 const UNLIMITED = ['/health/', '/docs', '/openapi.json', '/metrics']

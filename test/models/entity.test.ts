@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatTimestamp, isId, newEntityId, newVersion, nextChangedOn, nextVersionStamp, parseTimestampMicros, ZERO_ID } from '../../src/models/meta.js'
+import { formatTimestamp, isId, newEntityId, newVersion, nextChangedOn, nextVersionStamp, parseTimestampMicros, ZERO_ID } from '../../src/models/entity.js'
 
 t.test('timestamps as Python isoformat() writes them', async (t) => {
   t.equal(formatTimestamp(Date.UTC(2026, 10, 26, 23, 51, 48, 540) * 1000), '2026-11-26T23:51:48.540000+00:00')

@@ -1,7 +1,7 @@
 import { GetItemCommand, type CancellationReason, type TransactWriteItem } from '@aws-sdk/client-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { idempotencyKeyInFlight, idempotencyKeyReused } from '../errors.js'
-import { guarded } from '../storage/errors.js'
+import { guarded } from '../storage/aws-errors.js'
 import type { DynamoSender } from '../storage/client.js'
 
 /**

@@ -7,14 +7,14 @@
  */
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
-import { ConfigError, loadConfig } from './config/config.js'
-import { loadModels } from './models/load-models.js'
-import { createRelay } from './outbox/create-relay.js'
-import { listDeadLetters, redrive } from './outbox/dead-letters.js'
-import { connectStorage } from './storage/connect.js'
-import { ensureTables } from './storage/tables.js'
-import { Metrics } from './metrics/metrics.js'
-import { serveMetrics, type MetricsServer } from './metrics/server.js'
+import { ConfigError, loadConfig } from '../config/config.js'
+import { loadModels } from '../models/load-models.js'
+import { createRelay } from '../outbox/relay-from-config.js'
+import { listDeadLetters, redrive } from '../outbox/dead-letters.js'
+import { connectStorage } from '../storage/connect.js'
+import { ensureTables } from '../storage/table-setup.js'
+import { Metrics } from '../metrics/metrics.js'
+import { serveMetrics, type MetricsServer } from '../metrics/listener.js'
 
 const [command = 'run', ...args] = process.argv.slice(2)
 

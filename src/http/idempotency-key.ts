@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { invalidIdempotencyKey, VersoError } from '../errors.js'
-import { IdempotentReplay, type IdempotencyClaim } from '../repository/idempotency.js'
+import { IdempotentReplay, type IdempotencyClaim } from '../repository/idempotency-records.js'
 import { ProblemRef } from './schemas.js'
 
 declare module 'fastify' {

@@ -2,10 +2,10 @@
  * `npm run tables`: creates the missing main, audit and outbox tables for every model, as CREATE_TABLES does
  * at start, and says which were created and which were there. Same configuration as the service.
  */
-import { ConfigError, loadConfig } from './config/config.js'
-import { loadModels } from './models/load-models.js'
-import { connectStorage } from './storage/connect.js'
-import { ensureTables } from './storage/tables.js'
+import { ConfigError, loadConfig } from '../config/config.js'
+import { loadModels } from '../models/load-models.js'
+import { connectStorage } from '../storage/connect.js'
+import { ensureTables } from '../storage/table-setup.js'
 
 try {
   // Creating tables publishes nothing: the relay's settings do not matter here.

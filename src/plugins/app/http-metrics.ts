@@ -4,7 +4,7 @@ import type { Metrics } from '../../metrics/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Prometheus metrics of this app (served by src/server.ts on METRICS_PORT); null when they are off. */
+    /** Prometheus metrics of this app (served by src/bin/server.ts on METRICS_PORT); null when they are off. */
     metrics: Metrics | null
   }
 }

@@ -11,7 +11,7 @@ export interface MetricsServer {
 /**
  * The metrics listener: GET /metrics on METRICS_HOST:METRICS_PORT, a port of its own, so the public API never
  * exposes it and it needs no authentication (reach it only from the scraper's network). Anything else is 404.
- * The service (src/server.ts) and the standalone relay (src/relay.ts) both start one when METRICS_PORT is set.
+ * The service (src/bin/server.ts) and the standalone relay (src/bin/relay.ts) both start one when METRICS_PORT is set.
  */
 export async function serveMetrics (metrics: Metrics, host: string, port: number): Promise<MetricsServer> {
   const server = createServer((req, res) => {

@@ -5,14 +5,14 @@
  */
 import type { AddressInfo, Server } from 'node:net'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import type { Config } from './config/config.js'
-import { embeddedMode } from './config/embedded.js'
-import { startEmbedded } from './embedded/start.js'
-import type { Drain } from './http/drain.js'
-import type { Model } from './models/define.js'
-import type { MetricsServer } from './metrics/server.js'
-import type { OutboxRelay } from './outbox/relay.js'
-import type { Storage } from './storage/connect.js'
+import type { Config } from '../config/config.js'
+import { embeddedMode } from '../config/embedded.js'
+import { startEmbedded } from '../embedded/start.js'
+import type { Drain } from '../http/drain.js'
+import type { Model } from '../models/define.js'
+import type { MetricsServer } from '../metrics/listener.js'
+import type { OutboxRelay } from '../outbox/relay.js'
+import type { Storage } from '../storage/connect.js'
 
 /** pino JSON logs; pretty only on a terminal and only where pino-pretty is installed (not in the image). */
 function loggerOptions (config: Config): FastifyServerOptions['logger'] {
@@ -37,7 +37,7 @@ async function main (): Promise<void> {
   const embedded = embeddedMode(process.env)
   const early = embedded === undefined ? undefined : startEmbedded(embedded.dataDir)
   early?.catch(() => {}) // awaited by connectStorage; a bad configuration exits first (the JVM's watchdog then stops it)
-  const [{ ConfigError, loadConfig }, { loadModels }] = await Promise.all([import('./config/config.js'), import('./models/load-models.js')])
+  const [{ ConfigError, loadConfig }, { loadModels }] = await Promise.all([import('../config/config.js'), import('../models/load-models.js')])
   let config: Config
   let models: readonly Model[]
   try {
@@ -69,12 +69,12 @@ async function main (): Promise<void> {
     await running.metrics?.close()
     await running.storage?.close()
   })
-  const { connectStorage } = await import('./storage/connect.js')
+  const { connectStorage } = await import('../storage/connect.js')
   const starting = connectStorage(config, early)
   starting.then((storage) => { running.storage = storage }, () => {})
   const [{ buildApp }, { checkTables, ensureTables }, { createRelay }, { serveMetrics }, { Admission, admitRequests }, { addAcceptors }, { answerConnect }, { Drain }] = await Promise.all([
-    import('./app.js'), import('./storage/tables.js'), import('./outbox/create-relay.js'), import('./metrics/server.js'),
-    import('./http/admission.js'), import('./http/acceptors.js'), import('./http/connect-method.js'), import('./http/drain.js')
+    import('../app.js'), import('../storage/table-setup.js'), import('../outbox/relay-from-config.js'), import('../metrics/listener.js'),
+    import('../http/admission.js'), import('../http/acceptors.js'), import('../http/connect-method.js'), import('../http/drain.js')
   ])
   const storage = await starting
   const app = running.app = await buildApp({

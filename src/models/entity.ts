@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 
+/** An entity as the API and the repository see it: field name → value, `entity_id`, `version` and the rest of Rococo's metadata included. */
+export type Entity = Record<string, unknown>
+
 /** Rococo's zero id: `previous_version` of a first version and `changed_by_id` of an anonymous write. */
 export const ZERO_ID = '00000000000040008000000000000000'
 /** Rococo ids and versions: a UUID's 32 hex digits, lower case, no dashes. */

@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import { models } from '../../src/models/index.js'
 import { createDynamoClient } from '../../src/storage/client.js'
-import { ensureTables } from '../../src/storage/tables.js'
+import { ensureTables } from '../../src/storage/table-setup.js'
 import { endpoint } from '../support/helper.js'
 
 const run = promisify(execFile)
@@ -44,11 +44,11 @@ t.test('a table with other keys is refused, never altered', async (t) => {
 t.test('npm run tables creates the tables for operators', async (t) => {
   const prefix = `tc${randomBytes(3).toString('hex')}_`
   const env = { ...process.env, DYNAMODB_ENDPOINT: endpoint(), TABLE_PREFIX: prefix, AUTH_MODE: 'none' }
-  const first = await run('npx', ['tsx', 'src/tables.ts'], { env })
+  const first = await run('npx', ['tsx', 'src/bin/tables.ts'], { env })
   t.match(first.stdout, `created: ${prefix}book, ${prefix}book_audit`)
-  const second = await run('npx', ['tsx', 'src/tables.ts'], { env })
+  const second = await run('npx', ['tsx', 'src/bin/tables.ts'], { env })
   t.match(second.stdout, 'created: (none)')
-  const bad = await run('npx', ['tsx', 'src/tables.ts'], { env: { ...env, TABLE_PREFIX: 'no spaces allowed' } }).catch((err: { code: number, stderr: string }) => err)
+  const bad = await run('npx', ['tsx', 'src/bin/tables.ts'], { env: { ...env, TABLE_PREFIX: 'no spaces allowed' } }).catch((err: { code: number, stderr: string }) => err)
   t.equal((bad as { code: number }).code, 1)
   t.match((bad as { stderr: string }).stderr, /TABLE_PREFIX/)
 })
