@@ -25,7 +25,7 @@ export interface ChangeEvent {
   partitionkey: string
   /**
    * CloudEvents sequence extension: `changed_on` in microseconds since the epoch, zero-padded to 17 digits.
-   * Per entity it strictly increases along the version chain (DESIGN §1), and as a fixed-width string it
+   * Per entity it strictly increases along the version chain (docs/events.md), and as a fixed-width string it
    * compares correctly as text, which is how the extension says to compare it.
    */
   sequence: string

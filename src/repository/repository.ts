@@ -206,7 +206,7 @@ export class EntityRepository {
   }
 
   /**
-   * The write path of every versioned change, DESIGN §2:
+   * The write path of every versioned change (docs/architecture.md, "One write"):
    * 1. consistent read of the current item (for the audit copy, the precondition and the merge), and of the
    *    idempotency record when the write has a claim (a retry of a committed write is answered from it);
    * 2. Put of that item, exactly as stored, into the audit table (`attribute_not_exists`);

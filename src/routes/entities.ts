@@ -61,7 +61,7 @@ const IfMatch = Type.Object({
   'if-match': Type.Optional(Type.String({ description: 'The version this write is based on, as an entity tag: "<version>". Required unless the body has version.' }))
 })
 
-/** The REST routes of one model (DESIGN §3), all derived from its declaration. */
+/** The REST routes of one model (docs/api.md), all derived from its declaration. */
 export function registerModelRoutes (app: FastifyInstance, model: Model, repository: EntityRepository, scanPolicy: 'allow' | 'deny' = 'allow'): void {
   const schemas = modelSchemas(model)
   app.addSchema(schemas.entity)

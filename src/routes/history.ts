@@ -76,7 +76,7 @@ const IntegrityReport = Type.Object({
 })
 
 /**
- * History of a versioned model (DESIGN §3): versions newest first, one version, a diff between two, and
+ * History of a versioned model (docs/history.md): versions newest first, one version, a diff between two, and
  * restore. A model that is not versioned answers every one of them with 405.
  */
 export function registerHistoryRoutes (app: FastifyInstance, model: Model, repository: EntityRepository): void {

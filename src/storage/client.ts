@@ -111,7 +111,7 @@ export function boundedSender (client: DynamoSender, signal: AbortSignal): Dynam
 export type CallCounts = Record<string, number>
 
 /**
- * Counts every call the client makes, by command, from now on. The round-trip contract (DESIGN §2) is tested
+ * Counts every call the client makes, by command, from now on. The round-trip contract (docs/guarantees.md) is tested
  * with it, and the benchmark reports calls per operation with it.
  */
 export function countCalls (client: DynamoDBClient): CallCounts {

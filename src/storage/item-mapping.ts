@@ -6,7 +6,7 @@ import type { Entity } from '../models/entity.js'
 export type Item = Record<string, AttributeValue>
 
 /**
- * The entity as it is stored: absent and null values are left out of an item (DESIGN §2, as Rococo does), so the
+ * The entity as it is stored: absent and null values are left out of an item (as Rococo does; docs/storage.md), so the
  * answer to a write and its event leave them out too, and say what a later read says.
  */
 export function storedFields (entity: Entity): Entity {

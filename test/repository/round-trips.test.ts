@@ -1,7 +1,7 @@
 import t from 'tap'
 import { callsOf, setup, json, etag } from '../support/helper.js'
 
-// DESIGN §2: round trips per operation are part of the contract. Counted with the same SDK middleware the
+// docs/guarantees.md: round trips per operation are part of the contract. Counted with the same SDK middleware the
 // benchmark uses, so a change that adds a DynamoDB call to an operation fails here.
 
 t.test('DynamoDB calls per operation', async (t) => {

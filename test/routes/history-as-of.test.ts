@@ -6,7 +6,7 @@ import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, createPerson, newId } from './support.js'
 
-// GET /{model}/{id}?as_of=<RFC 3339 time>: the version that was current at that instant (DESIGN §3).
+// GET /{model}/{id}?as_of=<RFC 3339 time>: the version that was current at that instant (docs/history.md).
 
 type Entity = Record<string, any>
 

@@ -6,7 +6,7 @@ import { parseTimestampMicros } from '../../src/models/entity.js'
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, createPerson, newId, SERVER_FIELDS } from './support.js'
 
-// GET /{model}/{id}/versions/{v}/diff and POST /{model}/{id}/versions/{v}/restore (DESIGN §3).
+// GET /{model}/{id}/versions/{v}/diff and POST /{model}/{id}/versions/{v}/restore (docs/history.md).
 
 type Entity = Record<string, any>
 

@@ -6,7 +6,7 @@ import { formatTimestamp, parseTimestampMicros, ZERO_ID } from '../../src/models
 import { setup, json, etag } from '../support/helper.js'
 import { assertProblem, createPerson, newId } from './support.js'
 
-// GET /{model}/{id}/versions and /{model}/{id}/versions/{version} (DESIGN §3) on verso-written histories.
+// GET /{model}/{id}/versions and /{model}/{id}/versions/{version} (docs/history.md) on verso-written histories.
 
 type Entity = Record<string, any>
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { json } from '../support/helper.js'
 
-/** Shared expectations of the HTTP contract tests (DESIGN §1, §3). */
+/** Shared expectations of the HTTP contract tests (docs/api.md). */
 export const ID = /^[0-9a-f]{32}$/
 export const ZERO_ID = '00000000000040008000000000000000'
 /** Python's isoformat() of an aware UTC datetime: six fraction digits (none when zero) and +00:00. */

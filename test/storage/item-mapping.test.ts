@@ -17,7 +17,7 @@ const Thing = defineModel({
   example: { name: 'x' }
 })
 
-t.test('DESIGN §2 type mapping', async (t) => {
+t.test('type mapping (docs/storage.md)', async (t) => {
   const item = toItem(Thing, { name: 'a', count: 3, ratio: 0.5, done: false, meta: { k: [1, { z: null }] }, tags: ['x', 'y'], gone: null, missing: undefined })
   t.same(item, {
     name: { S: 'a' },
