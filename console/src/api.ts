@@ -1,4 +1,4 @@
-/** RFC 9457 problem+json as verso answers it (README "HTTP API"), or the same shape for a network failure. */
+/** RFC 9457 problem+json as verso answers it (docs/api.md), or the same shape for a network failure. */
 export interface Problem {
   status: number
   title: string

@@ -10,7 +10,7 @@ const typeOf = (schema: JsonSchema): string | undefined => {
   return types.length === 1 ? types[0] : undefined
 }
 
-/** The fields the API filters on: the declared text, number and boolean fields (README "Queries"). */
+/** The fields the API filters on: the declared text, number and boolean fields (docs/queries.md). */
 export const filterableFields = (model: ModelInfo): string[] =>
   Object.entries(model.schema.properties ?? {}).filter(([, s]) => ['string', 'number', 'integer', 'boolean'].includes(typeOf(s) ?? '')).map(([f]) => f)
 

@@ -140,7 +140,7 @@ function Timeline (props: { model: ModelInfo, id: string, current: Entity, selec
       const page = answer.body
       const versions = [...from.versions, ...page.items]
       const known = new Map(from.known)
-      // The predecessor of the oldest version shown tells whether that one undeleted (README "History console").
+      // The predecessor of the oldest version shown tells whether that one undeleted (docs/history.md, "History console").
       const oldest = versions.at(-1)
       const before = oldest?.previous_version
       if (page.next_cursor !== null && before !== undefined && !known.has(before)) {

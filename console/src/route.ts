@@ -34,7 +34,7 @@ export const entitiesHref = (model: string, query: URLSearchParams = new URLSear
 export const entityHref = (model: string, id: string, params: { a?: string | undefined, b?: string | undefined, as_of?: string | undefined } = {}): string =>
   withQuery(`${BASE}/${encodeURIComponent(model)}/${encodeURIComponent(id)}`, params)
 
-/** Query parameters of the list that are not filters (README "Queries"). */
+/** Query parameters of the list that are not filters (docs/queries.md). */
 export const LIST_PARAMS = ['limit', 'cursor', 'order', 'fields', 'include_deleted'] as const
 export const OPERATORS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'begins_with', 'exists'] as const
 export type Operator = typeof OPERATORS[number]

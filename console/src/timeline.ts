@@ -102,7 +102,7 @@ export function formatChangedOn (changedOn: unknown, zone = ' UTC'): string {
 export const shortId = (id: unknown): string => (typeof id === 'string' ? `…${id.slice(-8)}` : '—')
 export const who = (changedBy: unknown): string => (changedBy === ZERO_ID ? 'anonymous' : typeof changedBy === 'string' ? changedBy : '—')
 
-/** GET /{model}/{id}/integrity's answer (README "History"). */
+/** GET /{model}/{id}/integrity's answer (docs/history.md). */
 export interface VersionRef { version: string, changed_on?: string, changed_by_id?: string }
 export interface ChainReport {
   linear: boolean

@@ -8,7 +8,7 @@ const LISTEN = '0A'
  * Undefined where those files cannot be read.
  *
  * Since libuv 1.45 (Node.js 20.3) a server accepts one connection per turn of its event loop, so a saturated
- * verso lets new connections wait here, already acknowledged to the client, for seconds (README, Guarantees).
+ * verso lets new connections wait here, already acknowledged to the client, for seconds (docs/guarantees.md, "Overload: what operators should expect").
  */
 export function acceptQueueLength (port: number): number | undefined {
   const localPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`

@@ -10,7 +10,7 @@ import { startRelay, total, writeHistories } from './support.js'
 
 const SECRET = 'whsec-test-secret-0123456789'
 
-/** What a receiver does to check a delivery (the README documents it). */
+/** What a receiver does to check a delivery (docs/events.md documents it). */
 function verify (secret: string, headers: IncomingMessage['headers'], body: string): boolean {
   const id = String(headers['webhook-id'])
   const timestamp = Number(headers['webhook-timestamp'])
