@@ -1,9 +1,8 @@
 import type { TSchema } from 'typebox'
 import { validationFailed, type VersoError } from '../errors.js'
-import { bodyAjv } from './validation.js'
-import type { ValidateFunction } from 'ajv'
-import { schemaType, type Model } from '../models/define.js'
-
+import type { Model } from '../models/define.js'
+import type { FieldFilter } from '../models/field-types/index.js'
+import { fieldValueValidator } from '../models/validator.js'
 import type { Condition, Operator, Scalar } from '../repository/query.js'
 
 const OPERATORS: Record<string, Operator> = {
@@ -32,9 +31,10 @@ export function parseFilters (model: Model, query: Record<string, unknown>): Con
   const keyFields = new Set(model.indexes.flatMap((i) => [i.hash, i.range]))
   for (const [field, raw] of Object.entries(query)) {
     const schema = model.schema.properties[field] as TSchema | undefined
-    if (schema === undefined || !model.scalarFields.has(field)) throw invalid(field, `is not a field of ${model.name} that can be filtered on`)
+    const filter = model.fieldTypes.get(field)?.filter
+    if (schema === undefined || filter === undefined) throw invalid(field, `is not a field of ${model.name} that can be filtered on`)
     for (const text of Array.isArray(raw) ? raw.map(String) : [String(raw)]) {
-      const condition = parseOne(model, field, schema, text)
+      const condition = parseOne(filter, field, schema, text)
       // An empty string cannot be compared with a key attribute, nor ordered against: DynamoDB refuses both.
       if (condition.values.some((v) => v === '') && (keyFields.has(field) || !(condition.op === 'eq' || condition.op === 'ne'))) {
         throw invalid(field, 'an empty value cannot be compared here')
@@ -47,14 +47,19 @@ export function parseFilters (model: Model, query: Record<string, unknown>): Con
   return conditions
 }
 
-function parseOne (model: Model, field: string, schema: TSchema, text: string): Condition {
+function parseOne (filter: FieldFilter, field: string, schema: TSchema, text: string): Condition {
+  const typed = (value: string): Scalar => {
+    const parsed = filter.parse(value, schema as Record<string, unknown>)
+    if ('error' in parsed) throw invalid(field, parsed.error)
+    return parsed.value
+  }
   const dot = text.indexOf('.')
   const name = text.slice(0, dot)
   // Own keys only: `__proto__.x` or `constructor.x` must not find Object.prototype's members (a 500 once).
   const op = dot > 0 && Object.hasOwn(OPERATORS, name) ? OPERATORS[name] : undefined
-  if (op === undefined) return { field, op: 'eq', values: [storable(field, schema, typed(model, field, schema, text))] }
+  if (op === undefined) return { field, op: 'eq', values: [storable(field, schema, typed(text))] }
   const operand = text.slice(dot + 1)
-  if (schemaType(schema) === 'boolean' && op !== 'eq' && op !== 'ne' && op !== 'exists' && op !== 'in') throw invalid(field, 'is true or false: use eq, ne, in or exists')
+  if (!filter.operators.has(op)) throw invalid(field, filter.refused(op, field))
   switch (op) {
     case 'exists':
       if (operand !== 'true' && operand !== 'false') throw invalid(field, 'exists. takes true or false')
@@ -62,23 +67,22 @@ function parseOne (model: Model, field: string, schema: TSchema, text: string): 
     case 'in': {
       const list = splitList(operand.replace(/^\((.*)\)$/s, '$1'))
       if (list.length === 0 || list.length > MAX_IN) throw invalid(field, `in. takes 1 to ${MAX_IN} values: in.(a,b,c)`)
-      return { field, op, values: list.map((v) => storable(field, schema, typed(model, field, schema, v))) }
+      return { field, op, values: list.map((v) => storable(field, schema, typed(v))) }
     }
     case 'between': {
       const pair = splitList(operand)
       if (pair.length !== 2) throw invalid(field, 'between. takes two values: between.low,high')
-      const [low, high] = pair.map((v) => typed(model, field, schema, v)) as [Scalar, Scalar]
+      const [low, high] = pair.map((v) => typed(v)) as [Scalar, Scalar]
       // DynamoDB orders text by its UTF-8 bytes, not by JavaScript's UTF-16 units.
       const above = typeof low === 'string' ? Buffer.compare(Buffer.from(low), Buffer.from(String(high))) > 0 : low > high
       if (above) throw invalid(field, `between.${String(low)},${String(high)}: the low value is above the high one`)
       return { field, op, values: [low, high] }
     }
     case 'begins_with':
-      if (schemaType(schema) !== 'string') throw invalid(field, `begins_with. works on text; ${field} is ${schemaType(schema) ?? 'not text'}`)
       return { field, op, values: [operand] }
     default:
-      if (op === 'eq' || op === 'ne') return { field, op, values: [storable(field, schema, typed(model, field, schema, operand))] }
-      return { field, op, values: [typed(model, field, schema, operand)] }
+      if (op === 'eq' || op === 'ne') return { field, op, values: [storable(field, schema, typed(operand))] }
+      return { field, op, values: [typed(operand)] }
   }
 }
 
@@ -92,44 +96,14 @@ function splitList (text: string): string[] {
   return values
 }
 
-function typed (model: Model, field: string, schema: TSchema, text: string): Scalar {
-  const type = schemaType(schema)
-  const enumValues = (schema as { enum?: unknown[] }).enum
-  if (type === 'number' || type === 'integer') {
-    const value = Number(text)
-    if (text.trim() === '' || !Number.isFinite(value) || (type === 'integer' && !Number.isInteger(value))) {
-      throw invalid(field, `must be ${type === 'integer' ? 'an integer' : 'a number'}: "${text.slice(0, 50)}" is not`)
-    }
-    if (Math.abs(value) >= 1e126 || (value !== 0 && Math.abs(value) < 1e-130)) {
-      throw invalid(field, `is outside the numbers DynamoDB holds (magnitude 1e-130 to 1e126): "${text.slice(0, 50)}" is`)
-    }
-    return value
-  }
-  if (type === 'boolean') {
-    if (text !== 'true' && text !== 'false') throw invalid(field, `must be true or false: "${text.slice(0, 50)}" is not`)
-    return text === 'true'
-  }
-  if (enumValues !== undefined && !enumValues.includes(text)) {
-    throw invalid(field, `must be one of ${enumValues.map(String).join(', ')}: "${text.slice(0, 50)}" is not`)
-  }
-  return text
-}
-
 function invalid (field: string, message: string): VersoError {
   const path = `/querystring/${field}`
   return validationFailed(`${path} ${message}.`, [{ path, message }])
 }
 
-const validators = new WeakMap<TSchema, ValidateFunction>()
-
 /** A value compared for (in)equality must be one the field can hold (range, length, pattern, enum). */
 function storable (field: string, schema: TSchema, value: Scalar): Scalar {
-  let validate = validators.get(schema)
-  if (validate === undefined) {
-    const { default: _default, ...rest } = schema as Record<string, unknown>
-    validate = bodyAjv.compile(rest)
-    validators.set(schema, validate)
-  }
+  const validate = fieldValueValidator(schema)
   if (!validate(value)) throw invalid(field, `${validate.errors?.[0]?.message ?? 'is not a value of this field'}: ${JSON.stringify(value).slice(0, 50)} is not`)
   return value
 }

@@ -1,4 +1,5 @@
-import type { TObject, TSchema, Static } from 'typebox'
+import type { TObject, Static } from 'typebox'
+import { fieldTypeOf, type FieldType } from './field-types/index.js'
 
 /**
  * A global secondary index on the main table, projecting every attribute (a list page is then one call). It
@@ -43,6 +44,8 @@ export interface Model<S extends TObject = TObject> {
   readonly jsonFields: ReadonlySet<string>
   /** Declared fields that can be compared with a plain equality filter. */
   readonly scalarFields: ReadonlySet<string>
+  /** The field type (src/models/field-types/) of each declared field that has one. */
+  readonly fieldTypes: ReadonlyMap<string, FieldType>
 }
 
 export const SERVER_MANAGED_FIELDS = ['entity_id', 'version', 'previous_version', 'active', 'changed_by_id', 'changed_on'] as const
@@ -60,28 +63,6 @@ const NAME = /^[A-Za-z][A-Za-z0-9]*$/
 const PATH = /^[a-z][a-z0-9-]*$/
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-/** The JSON type of a field's schema, seeing through `enum` and `const`. */
-export function schemaType (schema: TSchema): string | undefined {
-  const { type, enum: values, const: constant } = schema as { type?: unknown, enum?: unknown[], const?: unknown }
-  if (typeof type === 'string') return type
-  const samples = values ?? (constant === undefined ? [] : [constant])
-  const kinds = new Set(samples.map((v) => typeof v))
-  return kinds.size === 1 && !kinds.has('object') ? [...kinds][0] : undefined
-}
-
-/**
- * An object field that may also be null (`type: ['object', 'null']`, or `anyOf`/`oneOf` of objects and null). In
- * Rococo it is still a `dict`, which PynamoDB's JSONAttribute stores as JSON text in S and refuses to read from
- * anything else; null is left out of the item like every null, so its stored values are objects only.
- */
-function isNullableObject (schema: TSchema): boolean {
-  const { type, anyOf, oneOf } = schema as { type?: unknown, anyOf?: TSchema[], oneOf?: TSchema[] }
-  const members = Array.isArray(type) ? type.map((t) => ({ type: t }) as TSchema) : anyOf ?? oneOf
-  if (members === undefined) return false
-  const values = members.filter((m) => (m as { type?: unknown }).type !== 'null')
-  return values.length > 0 && values.length < members.length && values.every((m) => schemaType(m) === 'object' || isNullableObject(m))
-}
-
 const RESERVED_PATHS = new Set(['health', 'docs', 'openapi.json', 'asyncapi.json', 'console'])
 
 export function defineModel<S extends TObject> (options: ModelOptions<S>): Model<S> {
@@ -94,20 +75,22 @@ export function defineModel<S extends TObject> (options: ModelOptions<S>): Model
   }
   const jsonFields = new Set<string>()
   const scalarFields = new Set<string>()
+  const fieldTypes = new Map<string, FieldType>()
   for (const [field, fieldSchema] of Object.entries(schema.properties)) {
     if (!FIELD.test(field)) throw new Error(`model ${name}: field name "${field}" is not allowed`)
     if ((SERVER_MANAGED_FIELDS as readonly string[]).includes(field)) throw new Error(`model ${name}: field "${field}" is managed by verso`)
     if ((RESERVED_FIELD_NAMES as readonly string[]).includes(field)) throw new Error(`model ${name}: field name "${field}" is reserved for query parameters`)
-    const type = schemaType(fieldSchema)
-    if (type === 'object' || isNullableObject(fieldSchema)) jsonFields.add(field)
-    else if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') scalarFields.add(field)
+    const type = fieldTypeOf(fieldSchema)
+    if (type === undefined) continue
+    fieldTypes.set(field, type)
+    if (type.jsonText === true) jsonFields.add(field)
+    else if (type.filter !== undefined) scalarFields.add(field)
   }
   for (const index of options.indexes ?? []) {
     if (!/^[A-Za-z0-9_.-]{3,255}$/.test(index.name)) throw new Error(`model ${name}: index name "${index.name}" must be 3-255 letters, digits, _ . -`)
     for (const field of [index.hash, index.range]) {
       if (field === undefined) continue
-      const type = scalarFields.has(field) ? schemaType(schema.properties[field] as TSchema) : undefined
-      if (type !== 'string' && type !== 'number' && type !== 'integer') {
+      if (fieldTypes.get(field)?.keyType === undefined) {
         throw new Error(`model ${name}: index ${index.name} names "${field}", which is not a declared text or number field`)
       }
     }
@@ -123,6 +106,7 @@ export function defineModel<S extends TObject> (options: ModelOptions<S>): Model
     indexes: options.indexes ?? [],
     example: options.example as Record<string, unknown>,
     jsonFields,
-    scalarFields
+    scalarFields,
+    fieldTypes
   }
 }

@@ -3,10 +3,11 @@ import { join } from 'node:path'
 import { Type, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { ConfigError } from '../config/config.js'
-import { bodyAjv, fieldErrors } from '../http/validation.js'
-import { defineModel, schemaType, type Model } from './define.js'
+import { defineModel, type Model } from './define.js'
+import { checkObjectDeclaration, FIELD_TYPES, fieldTypeNamed, pointerSegment, schemaType, UNTYPED_DECLARATION, type Fail } from './field-types/index.js'
 import { models as builtInModels } from './index.js'
-import { FIELD_SCHEMAS, FIELD_TYPES, ModelFile, type ModelFileShape } from './model-file.js'
+import { ModelFile, type ModelFileShape } from './model-file.js'
+import { fieldErrors, validatorFor } from './validator.js'
 
 /** A model file verso cannot serve: names the file and a JSON Pointer into it. Stops the start like a bad setting. */
 export class ModelFileError extends ConfigError {
@@ -16,9 +17,6 @@ export class ModelFileError extends ConfigError {
   }
 }
 
-type Fail = (pointer: string, reason: string) => never
-
-const escape = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1')
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** The members a TypeBox object schema allows at a path of the value it checks (for "allowed: …" in errors). */
@@ -43,48 +41,31 @@ function check (schema: TSchema, value: unknown, at: string, fail: Fail, where =
     : error.keyword === 'boolean' ? { parent: error.instancePath.replace(/\/[^/]*$/, ''), key: error.instancePath.split('/').pop() ?? '' } : undefined
   if (unknown !== undefined) {
     const key = unknown.key.replaceAll('~1', '/').replaceAll('~0', '~')
-    fail(`${at}${unknown.parent}/${escape(key)}`, `"${key}" is not supported ${where} (supported: ${membersAt(schema, unknown.parent).join(', ')})`)
+    fail(`${at}${unknown.parent}/${pointerSegment(key)}`, `"${key}" is not supported ${where} (supported: ${membersAt(schema, unknown.parent).join(', ')})`)
   }
   const missing = error.keyword === 'required' ? params.requiredProperties?.[0] : undefined
-  if (missing !== undefined) fail(`${at}${error.instancePath}/${escape(missing)}`, 'is required')
+  if (missing !== undefined) fail(`${at}${error.instancePath}/${pointerSegment(missing)}`, 'is required')
   fail(`${at}${error.instancePath}`, error.message)
 }
 
-/** One field's JSON Schema against the subset item mapping, filters and indexes support. */
+const TYPE_NAMES = FIELD_TYPES.map((t) => t.name).join(', ')
+
+/** One field's JSON Schema against the subset its field type supports (src/models/field-types/). */
 function checkField (schema: unknown, at: string, fail: Fail): void {
   if (!isObject(schema)) fail(at, 'must be a JSON Schema object')
   const type = schema.type
   if (type === undefined) {
-    if (schema.enum === undefined && schema.const === undefined) fail(at, `needs a type (${FIELD_TYPES.join(', ')}) or an enum`)
-    check(FIELD_SCHEMAS.enum as TSchema, schema, at, fail, 'for a field without a type')
+    if (schema.enum === undefined && schema.const === undefined) fail(at, `needs a type (${TYPE_NAMES}) or an enum`)
+    check(UNTYPED_DECLARATION, schema, at, fail, 'for a field without a type')
     if (schemaType(schema as TSchema) === undefined) fail(`${at}/${schema.enum === undefined ? 'const' : 'enum'}`, 'values must be all strings, all numbers or all booleans')
     return
   }
-  if (typeof type !== 'string' || !(FIELD_TYPES as readonly string[]).includes(type)) {
-    fail(`${at}/type`, `must be one of ${FIELD_TYPES.join(', ')} (one type: null and type lists are not supported; leave an optional field out of required instead)`)
+  const fieldType = typeof type === 'string' ? fieldTypeNamed(type) : undefined
+  if (fieldType === undefined) {
+    fail(`${at}/type`, `must be one of ${TYPE_NAMES} (one type: null and type lists are not supported; leave an optional field out of required instead)`)
   }
-  check(FIELD_SCHEMAS[type] as TSchema, schema, at, fail, `for a ${type} field`)
-  if (typeof schema.pattern === 'string') {
-    try {
-      // Ajv compiles patterns as unicode regular expressions.
-      RegExp(schema.pattern, 'u')
-    } catch (err) {
-      fail(`${at}/pattern`, `is not a valid regular expression (${(err as Error).message})`)
-    }
-  }
-  if (typeof schema.format === 'string' && bodyAjv.formats[schema.format] === undefined) {
-    fail(`${at}/format`, `must be one of ${Object.keys(bodyAjv.formats).join(', ')}`)
-  }
-  if (type === 'object') checkFields(schema as { properties?: Record<string, unknown>, required?: string[] }, at, fail)
-  if (type === 'array' && schema.items !== undefined) checkField(schema.items, `${at}/items`, fail)
-}
-
-function checkFields (schema: { properties?: Record<string, unknown>, required?: string[] }, at: string, fail: Fail): void {
-  const properties = schema.properties ?? {}
-  for (const [name, field] of Object.entries(properties)) checkField(field, `${at}/properties/${escape(name)}`, fail)
-  schema.required?.forEach((name, i) => {
-    if (!Object.hasOwn(properties, name)) fail(`${at}/required/${i}`, `names "${name}", which is not in properties`)
-  })
+  check(fieldType.declaration, schema, at, fail, `for a ${fieldType.name} field`)
+  fieldType.checkDeclaration?.(schema, at, fail, (nested, pointer) => { checkField(nested, pointer, fail) })
 }
 
 /** Where in the file a message of defineModel points. */
@@ -98,7 +79,7 @@ function definePointer (message: string, spec: ModelFileShape): string {
     return `/indexes/${i}/${named === undefined ? 'name' : spec.indexes?.[i]?.hash === named ? 'hash' : 'range'}`
   }
   const field = /field (?:name )?"([^"]*)"/.exec(message)?.[1]
-  if (field !== undefined) return `/schema/properties/${escape(field)}`
+  if (field !== undefined) return `/schema/properties/${pointerSegment(field)}`
   return /: path /.test(message) ? '/path' : ''
 }
 
@@ -121,7 +102,7 @@ export function parseModelFile (file: string, text: string): Model {
   if (additionalProperties !== undefined && additionalProperties !== allowExtra) {
     fail('/schema/additionalProperties', `must be ${String(allowExtra)} or left out: it follows allow_extra`)
   }
-  checkFields(spec.schema, '/schema', fail)
+  checkObjectDeclaration(spec.schema, '/schema', fail, (nested, pointer) => { checkField(nested, pointer, fail) })
   spec.indexes?.forEach((index, i) => {
     if (spec.indexes?.findIndex((x) => x.name === index.name) !== i) fail(`/indexes/${i}/name`, `index "${index.name}" is declared twice`)
   })
@@ -147,7 +128,7 @@ export function parseModelFile (file: string, text: string): Model {
     fail(definePointer(message, spec), message.replace(/^model [A-Za-z0-9]+: /, ''))
   }
   // The example is the OpenAPI example of every body: it must be a valid one (checked on a copy, as Ajv fills in defaults).
-  const validate = bodyAjv.compile(schema)
+  const validate = validatorFor(schema)
   if (!validate(structuredClone(spec.example))) {
     const [first] = fieldErrors(validate.errors ?? [], 'example')
     fail(first?.path ?? '/example', first?.message ?? 'is not valid')

@@ -1,11 +1,10 @@
 import { marshall, NumberValueImpl, type NumberValue } from '@aws-sdk/util-dynamodb'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
-import type { TSchema } from 'typebox'
 import { badRequest } from '../errors.js'
-import { schemaType, type Model, type ModelIndexDefinition } from '../models/define.js'
+import type { Model, ModelIndexDefinition } from '../models/define.js'
+import type { Operator, Scalar } from '../models/field-types/index.js'
 
-export type Operator = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'begins_with' | 'between' | 'in' | 'exists'
-export type Scalar = string | number | boolean
+export type { Operator, Scalar }
 
 /** One condition of a list query: `field op values`. A NumberValue only where the planner needs DynamoDB's exact bound. */
 export interface Condition {
@@ -21,7 +20,7 @@ export type Plan =
 
 const KEY_OPERATORS = new Set<Operator>(['eq', 'lt', 'lte', 'gt', 'gte', 'between', 'begins_with'])
 /** What a range key condition names as "any value": a key is never an empty string, nor a number below DynamoDB's lowest. */
-const LOWEST = { string: '\u0000', number: NumberValueImpl.from('-9.9999999999999999999999999999999999999E+125') }
+const LOWEST = { S: '\u0000', N: NumberValueImpl.from('-9.9999999999999999999999999999999999999E+125') }
 
 export const describePlan = (plan: Plan): string => plan.kind === 'index' ? `index:${plan.index.name}` : 'scan'
 
@@ -64,8 +63,7 @@ function rangeKeyCondition (model: Model, field: string, conditions: readonly Co
   const keyed = conditions.find((c) => c.field === field && KEY_OPERATORS.has(c.op))
   if (keyed !== undefined) return keyed
   if (!conditions.some((c) => present(c, field))) return undefined
-  const type = schemaType(model.schema.properties[field] as TSchema)
-  return { field, op: 'gte', values: [type === 'string' ? LOWEST.string : LOWEST.number] }
+  return { field, op: 'gte', values: [LOWEST[model.fieldTypes.get(field)?.keyType ?? 'N']] }
 }
 
 /** The filters that an index would serve, for a refused scan or sort: `author=<value>&title=exists.true (index author)`. */

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { Model } from '../models/define.js'
+import { marshalled } from '../models/field-types/index.js'
 import type { Entity } from '../models/entity.js'
 
 export type Item = Record<string, AttributeValue>
@@ -18,28 +18,19 @@ export function storedFields (entity: Entity): Entity {
 }
 
 /**
- * Entity → DynamoDB item, as Rococo/PynamoDB store it: declared objects as JSON text in S (JSONAttribute),
- * arrays as L, numbers as N, booleans as BOOL; null and absent values are left out of the item.
+ * Entity → DynamoDB item, as Rococo/PynamoDB store it: each declared field as its field type maps it (declared
+ * objects as JSON text in S, arrays as L, numbers as N, booleans as BOOL; src/models/field-types/), other fields
+ * as marshall does; null and absent values are left out of the item.
  */
 export function toItem (model: Model, entity: Entity): Item {
-  const plain = storedFields(entity)
-  for (const key of model.jsonFields) {
-    if (key in plain) plain[key] = JSON.stringify(plain[key])
-  }
-  return marshall(plain, { removeUndefinedValues: true, allowImpreciseNumbers: true, convertEmptyValues: false })
+  const item: Item = {}
+  for (const [key, value] of Object.entries(storedFields(entity))) item[key] = (model.fieldTypes.get(key) ?? marshalled).toAttribute(value)
+  return item
 }
 
 /** DynamoDB item → entity. JSON text of declared objects is parsed; text that is not JSON is returned as it is. */
 export function fromItem (model: Model, item: Item): Entity {
-  const entity = unmarshall(item, { wrapNumbers: (text: string) => Number(text) }) as Entity
-  for (const field of model.jsonFields) {
-    const value = entity[field]
-    if (typeof value !== 'string') continue
-    try {
-      entity[field] = JSON.parse(value)
-    } catch {
-      // Not JSON: another writer stored plain text; hand it back untouched rather than fail the read.
-    }
-  }
+  const entity: Entity = {}
+  for (const [key, attribute] of Object.entries(item)) entity[key] = (model.fieldTypes.get(key) ?? marshalled).fromAttribute(attribute)
   return entity
 }

@@ -3,9 +3,8 @@ import {
   UpdateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists, type AttributeDefinition, type CreateTableCommandInput,
   ScanCommand, type DynamoDBClient, type GlobalSecondaryIndex, type KeySchemaElement, type TableDescription
 } from '@aws-sdk/client-dynamodb'
-import type { TSchema } from 'typebox'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { schemaType, type Model } from '../models/define.js'
+import type { Model } from '../models/define.js'
 import { deadLetterTable, idempotencyTable, leaseTable, modelTables, outboxTable } from './table-names.js'
 
 type TableSpec = Pick<CreateTableCommandInput, 'TableName' | 'KeySchema' | 'AttributeDefinitions'> & {
@@ -21,7 +20,7 @@ function indexSpecs (model: Model): { indexes: GlobalSecondaryIndex[], attribute
   const attributes = new Map<string, 'S' | 'N'>()
   const indexes = model.indexes.map((index): GlobalSecondaryIndex => {
     const keys = [index.hash, ...(index.range === undefined ? [] : [index.range])]
-    for (const field of keys) attributes.set(field, schemaType(model.schema.properties[field] as TSchema) === 'string' ? 'S' : 'N')
+    for (const field of keys) attributes.set(field, model.fieldTypes.get(field)?.keyType ?? 'N')
     return {
       IndexName: index.name,
       KeySchema: keys.map((field, i) => ({ AttributeName: field, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
