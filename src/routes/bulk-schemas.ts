@@ -13,7 +13,7 @@ const EXAMPLE_ANSWER = '{"line":1,"status":201,"entity_id":"b7e2c1d0a9f84e3b8c6d
 export interface BulkPacing { batch: number, concurrency: number }
 
 /** The schema of `POST /{model}/_bulk` (docs/transactions.md): NDJSON in, NDJSON out. */
-export function bulkRoute (model: Model, { batch, concurrency }: BulkPacing): Record<string, unknown> {
+export function bulkRouteSchema (model: Model, { batch, concurrency }: BulkPacing): Record<string, unknown> {
   return {
     tags: [model.name],
     operationId: `bulkCreate${model.name}`,

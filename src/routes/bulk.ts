@@ -11,7 +11,7 @@ import { bodyAjv, validationError } from '../http/validation.js'
 import type { EntityRepository } from '../repository/repository.js'
 import { createMany, type CreateOutcome } from '../repository/transactions.js'
 import type { Entity } from '../models/entity.js'
-import { bulkRoute, NDJSON } from './bulk-schemas.js'
+import { bulkRouteSchema, NDJSON } from './bulk-schemas.js'
 import type { ServedModel } from './entity-schemas.js'
 
 export interface BulkRoutesOptions {
@@ -40,7 +40,7 @@ const bulkRoutes: FastifyPluginAsyncTypebox<BulkRoutesOptions> = async (app, opt
     const instance = `${served.prefix}/_bulk`
     const run = importer(served, instance, options, app.repository)
     app.post(instance, {
-      schema: bulkRoute(served.model, PACING),
+      schema: bulkRouteSchema(served.model, PACING),
       // The body is a stream, read by the handler: nothing for a schema to validate.
       validatorCompiler: () => () => true,
       config: { acceptedTypes: [NDJSON] }

@@ -6,7 +6,7 @@ import { modelSchemas, type ModelSchemas, type WriteBody } from '../http/model-s
 import { ETagHeader, header, Id, OPTIONAL_BODY, OptionalVersionBody, problem, problemResponses } from '../http/schemas.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency-key.js'
 import { bodyAjv } from '../http/validation.js'
-import { ChainHeader, historyRoutes } from './history-schemas.js'
+import { ChainHeader, historyRouteSchemas } from './history-schemas.js'
 
 /** The media types PATCH takes (JSON Merge Patch, and plain JSON). */
 export const PATCH_TYPES = JSON_MEDIA_TYPES
@@ -35,7 +35,7 @@ const count = (): TSchema => Type.Object({
 const PLAN_DESCRIPTION = 'Filters that compare an index\'s hash field for equality, and put a condition on its range field when it has one (eq, lt, lte, gt, gte, between, begins_with or exists.true), are served by a Query on that index (X-Query-Plan: index:<name>); anything else by a Scan (X-Query-Plan: scan), which SCAN_POLICY=deny refuses with 400. An index holds only items that have its key fields, so this is what makes both give the same answer.'
 
 /** The route schemas of one model's entity routes (docs/api.md): what OpenAPI says of each, and what is validated. */
-function entityRoutes (model: Model, schemas: ModelSchemas) {
+function entityRouteSchemas (model: Model, schemas: ModelSchemas) {
   const { versioned, name } = model
   const tags = [name]
   const withETag = (description: string): Record<string, unknown> =>
@@ -158,8 +158,8 @@ export interface ServedModel {
   schemas: ModelSchemas
   /** The fields alone: what a create, a replace or a merged patch must satisfy. */
   validateFields: ValidateFunction
-  routes: ReturnType<typeof entityRoutes>
-  history: ReturnType<typeof historyRoutes>
+  routes: ReturnType<typeof entityRouteSchemas>
+  history: ReturnType<typeof historyRouteSchemas>
 }
 
 export function serveModel (model: Model): ServedModel {
@@ -169,7 +169,7 @@ export function serveModel (model: Model): ServedModel {
     prefix: `/${model.path}`,
     schemas,
     validateFields: bodyAjv.compile(schemas.fields),
-    routes: entityRoutes(model, schemas),
-    history: historyRoutes(model, schemas)
+    routes: entityRouteSchemas(model, schemas),
+    history: historyRouteSchemas(model, schemas)
   }
 }

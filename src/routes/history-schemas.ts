@@ -74,7 +74,7 @@ const IntegrityReport = Type.Object({
  * The route schemas of a model's history (docs/history.md). Undocumented when the model is not versioned:
  * an operation that can only answer 405 is not one to generate a client for.
  */
-export function historyRoutes (model: Model, { entityRef, list }: ModelSchemas) {
+export function historyRouteSchemas (model: Model, { entityRef, list }: ModelSchemas) {
   const { name, versioned } = model
   const hide = versioned ? {} : { hide: true }
   const tags = [name]

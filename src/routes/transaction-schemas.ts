@@ -85,7 +85,7 @@ function transactionResult (served: readonly ServedModel[]): TSchema {
 }
 
 /** The schema of `POST /_transactions` (docs/transactions.md): the operations of every model served, and their results. */
-export function transactionRoute (served: readonly ServedModel[]) {
+export function transactionRouteSchema (served: readonly ServedModel[]) {
   return {
     tags: ['Transactions'],
     operationId: 'commitTransaction',

@@ -8,7 +8,7 @@ import { StaleVersionError } from '../repository/repository.js'
 import { transact, TransactionFailedError, type TransactionOperation } from '../repository/transactions.js'
 import type { Entity } from '../models/entity.js'
 import type { ServedModel } from './entity-schemas.js'
-import { transactionRoute, type OperationBody } from './transaction-schemas.js'
+import { transactionRouteSchema, type OperationBody } from './transaction-schemas.js'
 
 /** The models a transaction may name, by path, and the access check of each operation. */
 interface Catalog {
@@ -101,7 +101,7 @@ const transactionRoutes: FastifyPluginAsyncTypebox<{ served: readonly ServedMode
   const byPath = new Map(served.map((entry) => [entry.model.path, entry]))
   const catalog: Catalog = { byPath, known: [...byPath.keys()].join(', '), authorize: app.authorize }
 
-  app.post('/_transactions', { schema: transactionRoute(served) }, async (request, reply) => {
+  app.post('/_transactions', { schema: transactionRouteSchema(served) }, async (request, reply) => {
     const { operations } = request.body
     const { parsed, errors } = parse(catalog, request, operations)
     if (errors.length > 0) throw validationFailed(errors.length === 1 ? `${errors[0]?.path ?? ''} ${errors[0]?.message ?? ''}.` : `${errors.length} problems in the operations.`, errors)
