@@ -25,15 +25,8 @@ import helmet from './plugins/external/helmet.js'
 import cors from './plugins/external/cors.js'
 import underPressure from './plugins/external/under-pressure.js'
 import rateLimit from './plugins/external/rate-limit.js'
-import { registerModelRoutes } from './routes/entities.js'
-import { registerHealthRoutes, registerStatsRoute } from './routes/health.js'
+import routes from './routes/index.js'
 import { countCalls } from './storage/client.js'
-import { registerHistoryRoutes } from './routes/history.js'
-import { registerTransactionRoutes } from './routes/transactions.js'
-import { bulkRoutes } from './routes/bulk.js'
-import { registerModelsRoute } from './routes/model-catalog.js'
-import { registerConsoleRoutes } from './routes/console.js'
-import { registerAsyncApiRoute } from './routes/asyncapi.js'
 import { outboxTable } from './storage/table-names.js'
 
 declare module 'fastify' {
@@ -166,22 +159,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     storageTimeoutMs: orDefault(config, 'STORAGE_TIMEOUT_MS'),
     ...(options.onEventCommitted === undefined ? {} : { onEventCommitted: options.onEventCommitted })
   })
-  registerHealthRoutes(app, outboxTable(config.TABLE_PREFIX))
-  registerModelsRoute(app, models, config.TABLE_PREFIX)
-  registerAsyncApiRoute(app, models, config)
-  if (config.STATS_ENABLED === true) registerStatsRoute(app, countCalls(options.dynamo))
-  if (config.CONSOLE_ENABLED === true) registerConsoleRoutes(app)
-  for (const model of models) {
-    registerModelRoutes(app, model, app.repository, config.SCAN_POLICY ?? 'allow')
-    registerHistoryRoutes(app, model, app.repository)
-  }
-  registerTransactionRoutes(app, models, app.repository)
-  await app.register(bulkRoutes, {
+  await app.register(routes, {
     models,
-    repository: app.repository,
-    lineLimit: config.BODY_LIMIT_BYTES,
-    bodyLimit: orDefault(config, 'BULK_BODY_LIMIT_BYTES'),
-    shape: bodyShape
+    tablePrefix: config.TABLE_PREFIX,
+    readinessTable: outboxTable(config.TABLE_PREFIX),
+    events: config,
+    scanPolicy: config.SCAN_POLICY ?? 'allow',
+    ...(config.STATS_ENABLED === true ? { stats: countCalls(options.dynamo) } : {}),
+    console: config.CONSOLE_ENABLED === true,
+    bulk: { lineLimit: config.BODY_LIMIT_BYTES, bodyLimit: orDefault(config, 'BULK_BODY_LIMIT_BYTES'), shape: bodyShape }
   })
   return app
 }

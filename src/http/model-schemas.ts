@@ -1,6 +1,6 @@
-import { Type, type TSchema, type TProperties } from 'typebox'
+import { Type, type TSchema, type TProperties, type TUnsafe } from 'typebox'
 import type { Model } from '../models/define.js'
-import { ID_PATTERN, ZERO_ID } from '../models/entity.js'
+import { ID_PATTERN, ZERO_ID, type Entity } from '../models/entity.js'
 import { Id, UNDOCUMENTED, VersionId } from './schemas.js'
 
 export const EXAMPLE_META = {
@@ -28,19 +28,35 @@ function withoutDefault (schema: TSchema): TSchema {
   return Type.Unsafe(rest)
 }
 
+/**
+ * What a route receives once the schema validated it (ajv fills in defaults). A model's fields are known only
+ * at run time, so these types say what verso itself reads; Type.Unsafe gives them to the TypeBox type provider.
+ */
+export type WriteBody = Entity & { version?: string }
+export type ListQuery = Record<string, unknown> & {
+  limit: number
+  cursor?: string
+  order?: 'asc' | 'desc'
+  fields?: string
+  sort?: string
+  include_deleted: boolean
+}
+export type CountQuery = Record<string, unknown> & { include_deleted: boolean }
+
 export interface ModelSchemas {
   /** The stored entity as returned by every read and write (registered under the model's name). */
   entity: TSchema
   entityRef: TSchema
   /** A list item under fields=: entity_id and the fields asked for (registered as `{name}Projection`). */
   projection: TSchema
-  create: TSchema
-  replace: TSchema
-  patch: TSchema
+  create: TUnsafe<Entity>
+  /** PUT and PATCH bodies: the fields, and `version` on a versioned model. */
+  replace: TUnsafe<WriteBody>
+  patch: TUnsafe<WriteBody>
   /** The fields alone: what a merged patch must satisfy before it is written. */
   fields: TSchema
-  listQuery: TSchema
-  countQuery: TSchema
+  listQuery: TUnsafe<ListQuery>
+  countQuery: TUnsafe<CountQuery>
   /** A page of the list route: whole entities, or projections when fields= is given. */
   page: TSchema
   /** A page of whole entities (the history). */
@@ -88,14 +104,14 @@ export function modelSchemas (model: Model): ModelSchemas {
     entity,
     entityRef,
     projection,
-    create: Type.Object({ ...props, entity_id: Type.Optional(Id) }, { ...extraIn, examples: [model.example] }),
-    replace: Type.Object({ ...props, ...precondition }, { ...extraIn, examples: [model.example] }),
-    patch: Type.Object({
+    create: Type.Unsafe<Entity>(Type.Object({ ...props, entity_id: Type.Optional(Id) }, { ...extraIn, examples: [model.example] })),
+    replace: Type.Unsafe<WriteBody>(Type.Object({ ...props, ...precondition }, { ...extraIn, examples: [model.example] })),
+    patch: Type.Unsafe<WriteBody>(Type.Object({
       ...Object.fromEntries(Object.entries(props).map(([k, s]) => [k, Type.Optional(Type.Union([withoutDefault(s), Type.Null()]))])),
       ...precondition
-    }, { ...extraIn, description: 'RFC 7396 JSON Merge Patch: members present replace, null removes, objects merge', examples: [Object.fromEntries(Object.entries(model.example).slice(0, 1))] }),
+    }, { ...extraIn, description: 'RFC 7396 JSON Merge Patch: members present replace, null removes, objects merge', examples: [Object.fromEntries(Object.entries(model.example).slice(0, 1))] })),
     fields: Type.Object(props, extraIn),
-    listQuery: Type.Object({
+    listQuery: Type.Unsafe<ListQuery>(Type.Object({
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size (items read per page; a filtered page may hold fewer)' })),
       cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Opaque cursor from next_cursor of the previous page' })),
       // Documented only where an index has a range field: elsewhere it is always refused (400, naming why).
@@ -103,8 +119,8 @@ export function modelSchemas (model: Model): ModelSchemas {
       fields: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$', description: 'Comma-separated fields to return (entity_id always comes back)', examples: ['title,author'] })),
       sort: Type.Optional(Type.String({ description: 'Not supported: DynamoDB sorts only along an index range field; use order', [UNDOCUMENTED]: true })),
       ...filterQuery
-    }, { additionalProperties: false }),
-    countQuery: Type.Object(filterQuery, { additionalProperties: false }),
+    }, { additionalProperties: false })),
+    countQuery: Type.Unsafe<CountQuery>(Type.Object(filterQuery, { additionalProperties: false })),
     page: Type.Object({
       items: Type.Array(Type.Union([entityRef, Type.Unsafe({ $ref: `${model.name}Projection#` })], { description: `A whole ${model.name}, or with fields= a ${model.name}Projection` })),
       next_cursor: nextCursor

@@ -56,12 +56,10 @@ export function notModified (ifNoneMatch: string | undefined, version: unknown):
 }
 
 /**
- * Runs a versioned write based on the request's precondition (If-Match, or `version` in the body) and turns
- * a stale base version into 412 (If-Match) or 409 (body version), naming the current version.
+ * Runs a versioned write based on the request's precondition (If-Match, or the `version` the route took out
+ * of the body) and turns a stale base version into 412 (If-Match) or 409 (body version), naming the current version.
  */
-export async function writeWithPrecondition<T> (request: FastifyRequest, write: (versions: string[]) => Promise<T>): Promise<T> {
-  const body = request.body
-  const bodyVersion = typeof body === 'object' && body !== null ? (body as { version?: unknown }).version : undefined
+export async function writeWithPrecondition<T> (request: Pick<FastifyRequest, 'headers'>, bodyVersion: string | undefined, write: (versions: string[]) => Promise<T>): Promise<T> {
   const precondition = requirePrecondition(request.headers['if-match'], bodyVersion)
   try {
     return await write(precondition.versions)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { routeNotFound } from '../errors.js'
 
 /** Where `npm run build` writes the console (scripts/build-console.mjs): the same folder from src/ and from dist/. */
@@ -33,7 +33,7 @@ interface Asset { body: Buffer, type: string }
  * open like /docs. Everything is read once, here: a few tens of kilobytes. Without a build the console is not
  * served, and a warning says how to build it.
  */
-export function registerConsoleRoutes (app: FastifyInstance, directory = CONSOLE_BUILD): void {
+const consoleRoutes: FastifyPluginAsync<{ directory?: string }> = async (app, { directory = CONSOLE_BUILD }) => {
   let index: Buffer
   const assets = new Map<string, Asset>()
   try {
@@ -56,10 +56,13 @@ export function registerConsoleRoutes (app: FastifyInstance, directory = CONSOLE
   }
   app.get('/console', open, page)
   app.get('/console/*', open, page)
-  app.get('/console/_assets/:name', open, async (request, reply) => {
-    const { name } = request.params as { name: string }
+  // Hidden and unvalidated, as the pages are: the route's own parameter is its type.
+  app.get<{ Params: { name: string } }>('/console/_assets/:name', open, async (request, reply) => {
+    const { name } = request.params
     const asset = assets.get(name)
     if (asset === undefined) throw routeNotFound(request.method, request.url)
     return await reply.header('cache-control', IMMUTABLE).type(asset.type).send(asset.body)
   })
 }
+
+export default consoleRoutes

@@ -1,6 +1,6 @@
 import { getHeapSpaceStatistics } from 'node:v8'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { serviceUnavailable } from '../errors.js'
 import { problemResponses } from '../http/schemas.js'
@@ -9,7 +9,7 @@ import { boundedSender, type CallCounts } from '../storage/client.js'
 const Status = Type.Object({ status: Type.String({ examples: ['ok'] }) })
 
 /** Liveness (the process answers) and readiness (DynamoDB answers and verso's outbox table is there). */
-export function registerHealthRoutes (app: FastifyInstance, readinessTable: string): void {
+export const healthRoutes: FastifyPluginAsync<{ readinessTable: string }> = async (app, { readinessTable }) => {
   app.get('/health/live', {
     logLevel: 'warn',
     schema: { tags: ['health'], operationId: 'live', summary: 'Liveness', response: { 200: Status } }
@@ -33,7 +33,7 @@ export function registerHealthRoutes (app: FastifyInstance, readinessTable: stri
  * GET /_stats (only with STATS_ENABLED=true): DynamoDB calls made so far by command, and memory. The
  * benchmark reads calls per operation from it; it is not meant to be public.
  */
-export function registerStatsRoute (app: FastifyInstance, calls: CallCounts): void {
+export const statsRoute: FastifyPluginAsync<{ calls: CallCounts }> = async (app, { calls }) => {
   app.get('/_stats', {
     logLevel: 'warn',
     schema: {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { Book } from '../models/book.js'
 import type { Model } from '../models/define.js'
@@ -31,8 +31,8 @@ const ModelInfo = Type.Object({
 })
 
 /** GET /_models: every model served, built-in and from MODELS_DIR, with its tables and field schema. */
-export function registerModelsRoute (app: FastifyInstance, models: readonly Model[], prefix: string): void {
-  const body = { items: models.map((m) => describeModel(m, prefix)) }
+const modelCatalog: FastifyPluginAsync<{ models: readonly Model[], tablePrefix: string }> = async (app, { models, tablePrefix }) => {
+  const body = { items: models.map((m) => describeModel(m, tablePrefix)) }
   app.get('/_models', {
     schema: {
       tags: ['models'],
@@ -44,3 +44,5 @@ export function registerModelsRoute (app: FastifyInstance, models: readonly Mode
     }
   }, async () => body)
 }
+
+export default modelCatalog
