@@ -1,4 +1,5 @@
 import type { TObject, TSchema, Static } from 'typebox'
+import { RESERVED_MODEL_PATHS } from '../open-paths.js'
 
 /**
  * A global secondary index on the main table, projecting every attribute (a list page is then one call). It
@@ -82,14 +83,12 @@ function isNullableObject (schema: TSchema): boolean {
   return values.length > 0 && values.length < members.length && values.every((m) => schemaType(m) === 'object' || isNullableObject(m))
 }
 
-const RESERVED_PATHS = new Set(['health', 'docs', 'openapi.json', 'asyncapi.json', 'console'])
-
 export function defineModel<S extends TObject> (options: ModelOptions<S>): Model<S> {
   const { name, schema } = options
   if (!NAME.test(name)) throw new Error(`model name "${name}" must be letters and digits, starting with a letter`)
   const path = options.path ?? name.toLowerCase()
   // Paths verso serves itself: a model there would collide with them at start.
-  if (!PATH.test(path) || path.startsWith('_') || RESERVED_PATHS.has(path)) {
+  if (!PATH.test(path) || path.startsWith('_') || RESERVED_MODEL_PATHS.has(path)) {
     throw new Error(`model ${name}: path "${path}" is not allowed`)
   }
   const jsonFields = new Set<string>()
