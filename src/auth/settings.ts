@@ -1,4 +1,4 @@
-import type { Config } from '../config/config.js'
+import type { Config } from '../config/schema.js'
 
 /** The AUTH_* settings as loadConfig reads them (all optional for buildApp callers: mode none by default). */
 export type AuthConfig = Partial<Pick<Config,

@@ -5,13 +5,6 @@ import { invalidIdempotencyKey, VersoError } from '../errors.js'
 import { IdempotentReplay, type IdempotencyClaim } from '../repository/idempotency-records.js'
 import { ProblemRef } from './schemas.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Idempotency-Key on POST (IETF httpapi draft): records the answer of a write with it, replays it on retry. */
-    idempotency: IdempotencyKeys
-  }
-}
-
 /** What a route answers a successful write with: the first answer, and the one stored for replays. */
 export interface Answer {
   status: number

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 
 /** How long a closing connection keeps reading (and dropping) what the client still sends. */
 export const LINGER_MS = 2000
@@ -17,20 +16,12 @@ export const LINGER_MS = 2000
  * Like nginx's `lingering_close`, the time is bounded so a client cannot hold the connection by sending forever.
  *
  * A request that Node parses meanwhile (pipelined behind the refused one on a keep-alive connection) is not
- * served: the RFC's "MUST NOT process any further requests". The first onRequest hook sees its socket already
- * ended by us and destroys it, before anything reads a body or calls DynamoDB.
+ * served: the RFC's "MUST NOT process any further requests". The first onRequest hook (src/plugins/app/lingering-close.ts)
+ * sees its socket already ended by us and destroys it, before anything reads a body or calls DynamoDB.
+ *
+ * A 'connection' listener of the HTTP server.
  */
-export function registerLingeringClose (app: FastifyInstance): void {
-  app.server.on('connection', lingerOnClose)
-  app.addHook('onRequest', async (request, reply) => {
-    const socket = request.raw.socket
-    if (!socket.writableEnded) return
-    socket.destroy()
-    reply.hijack()
-  })
-}
-
-function lingerOnClose (socket: Socket): void {
+export function lingerOnClose (socket: Socket): void {
   // Node's HTTP server calls destroySoon() once the last answer on a `Connection: close` socket is written.
   ;(socket as Socket & { destroySoon: () => void }).destroySoon = function lingeringDestroySoon (this: Socket): void {
     this.end()

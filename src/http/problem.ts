@@ -1,17 +1,16 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, onRequestHookHandler } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import {
-  badRequest, bodyTooLarge, expectationFailed, headersTooLarge, internalError, malformedHttp, missingHost, requestTimeout,
-  routeNotFound, unsupportedMediaType, VersoError
+  badRequest, bodyTooLarge, expectationFailed, headersTooLarge, malformedHttp, requestTimeout, unsupportedMediaType, VersoError
 } from '../errors.js'
 import { validationError } from './validation.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 /** Fastify's own errors that are the client's doing, mapped to verso problems. */
-function fromFastifyError (err: FastifyError, request: FastifyRequest, bodyLimit: number): VersoError | undefined {
+export function fromFastifyError (err: FastifyError, request: FastifyRequest, bodyLimit: number): VersoError | undefined {
   if (err.validation !== undefined) return validationError(err.validation, err.validationContext ?? 'request')
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return bodyTooLarge(bodyLimit)
@@ -28,13 +27,7 @@ function fromFastifyError (err: FastifyError, request: FastifyRequest, bodyLimit
   return undefined
 }
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Media types the route's body may have; named in 415 problems. */
-    acceptedTypes?: string[]
-  }
-}
-
+/** The media types a route's body may have (its `acceptedTypes` config, src/plugins/app/problems.ts). */
 export function acceptedTypes (request: FastifyRequest): string[] {
   return request.routeOptions.config.acceptedTypes ?? ['application/json']
 }
@@ -83,18 +76,11 @@ export function respondWithProblem (request: IncomingMessage, response: ServerRe
  * An `Expect` other than 100-continue, which Node would answer with a bare 417 before fastify sees the request.
  * The body is never read: the connection closes after the answer.
  */
-function expectationHandler (request: IncomingMessage, response: ServerResponse): void {
+export function expectationHandler (request: IncomingMessage, response: ServerResponse): void {
   respondWithProblem(request, response, expectationFailed(), { connection: 'close' })
 }
 
-/**
- * HTTP/1.1 requires Host (RFC 9112 §3.2). Node's own check answers a bare 400, so app.ts turns it off
- * (requireHostHeader: false) and this hook refuses the request with a problem instead.
- */
-export const requireHost: onRequestHookHandler = async (request) => {
-  if (request.headers.host === undefined && request.raw.httpVersion === '1.1') throw missingHost()
-}
-
+/** Answers `problem` as problem+json naming the request, with Retry-After on a 503 (and Accept-Patch on a PATCH's 415). */
 export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyReply {
   const { request } = reply
   reply.header('x-request-id', request.id)
@@ -105,26 +91,7 @@ export function sendProblem (reply: FastifyReply, problem: VersoError): FastifyR
   return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send(problemBody(problem, request.url.split('?')[0] ?? request.url, String(request.id)))
 }
 
-/**
- * The one error handler: every failure leaves as RFC 9457 problem+json. Client errors say what is wrong;
- * anything unexpected is logged with its stack and answered with a bare 500 that names the request id.
- */
 /** Fastify's handler for errors raised before a route is found (bad URL, over-long parameter). */
 export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (err, request, reply) => {
   sendProblem(reply, fromFastifyError(err, request, 0) ?? badRequest('The request could not be processed.'))
-}
-
-export function registerProblemHandlers (app: FastifyInstance, bodyLimit: number): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    let problem = err instanceof VersoError ? err : fromFastifyError(err, request, bodyLimit)
-    if (problem === undefined) {
-      request.log.error({ err }, 'unhandled error')
-      problem = internalError()
-    } else if (problem.statusCode >= 500) {
-      request.log.warn({ err }, problem.title)
-    }
-    return sendProblem(reply, problem)
-  })
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, routeNotFound(request.method, request.url)))
-  app.server.on('checkExpectation', expectationHandler)
 }

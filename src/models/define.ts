@@ -1,4 +1,5 @@
 import type { TObject, Static } from 'typebox'
+import { RESERVED_MODEL_PATHS } from '../open-paths.js'
 import { fieldTypeOf, type FieldType } from './field-types/index.js'
 
 /**
@@ -63,14 +64,12 @@ const NAME = /^[A-Za-z][A-Za-z0-9]*$/
 const PATH = /^[a-z][a-z0-9-]*$/
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-const RESERVED_PATHS = new Set(['health', 'docs', 'openapi.json', 'asyncapi.json', 'console'])
-
 export function defineModel<S extends TObject> (options: ModelOptions<S>): Model<S> {
   const { name, schema } = options
   if (!NAME.test(name)) throw new Error(`model name "${name}" must be letters and digits, starting with a letter`)
   const path = options.path ?? name.toLowerCase()
   // Paths verso serves itself: a model there would collide with them at start.
-  if (!PATH.test(path) || path.startsWith('_') || RESERVED_PATHS.has(path)) {
+  if (!PATH.test(path) || path.startsWith('_') || RESERVED_MODEL_PATHS.has(path)) {
     throw new Error(`model ${name}: path "${path}" is not allowed`)
   }
   const jsonFields = new Set<string>()

@@ -6,6 +6,8 @@ import { apiKey, bearerToken, type Presented } from '../../auth/credentials.js'
 import { accessOf, hasScope, requiredScope, type Access } from '../../auth/scopes.js'
 import type { AuthSettings } from '../../auth/settings.js'
 import { authenticationRequired, insufficientScope, invalidCredentials, VersoError } from '../../errors.js'
+import { ZERO_ID } from '../../models/entity.js'
+import { isOpenPath } from '../../open-paths.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -13,6 +15,8 @@ declare module 'fastify' {
     public?: boolean
   }
   interface FastifyRequest {
+    /** Who is writing: `changed_by_id` of the versions this request makes. The zero id when anonymous. */
+    callerId: string
     /** Scopes of the authenticated caller; null when AUTH_MODE=none or on an open route. */
     callerScopes: ReadonlySet<string> | null
   }
@@ -25,15 +29,10 @@ declare module 'fastify' {
   }
 }
 
-/** Routes open to everyone, by route pattern: the path itself and everything below it. */
-export const PUBLIC_PATHS = ['/health', '/docs', '/openapi.json']
-
 export interface AuthPluginOptions {
   settings: AuthSettings
   /** Path segments of the models: the first segment of a route names the model whose scope it needs. */
   modelPaths: readonly string[]
-  /** More open paths besides PUBLIC_PATHS (a route can also say `config: { public: true }`). */
-  publicPaths?: readonly string[]
 }
 
 const REALM = 'verso'
@@ -55,11 +54,12 @@ function challenge (problem: VersoError): string | undefined {
  */
 export default fp<AuthPluginOptions>(async (app, options) => {
   const { settings } = options
-  const openPaths = [...PUBLIC_PATHS, ...(options.publicPaths ?? [])]
   const models = new Set(options.modelPaths)
+  // Open: the OPEN_PATHS by route pattern, and any route that says `config: { public: true }`.
   const isPublic = (url: string | undefined, config: { public?: boolean } | undefined): boolean =>
-    config?.public === true || (url !== undefined && openPaths.some((p) => url === p || url.startsWith(`${p}/`)))
+    config?.public === true || isOpenPath(url)
 
+  app.decorateRequest('callerId', ZERO_ID)
   app.decorateRequest('callerScopes', null)
   const scopesOn = settings.mode !== 'none' && settings.scopes
   app.decorate('authorize', (request: FastifyRequest, modelPath: string, access: Access) => {

@@ -53,4 +53,4 @@ export default fp<{ dynamo: DynamoDBClient }>(async (app, options) => {
     if (span !== undefined) traced.endFailed(span, new Error('client closed the connection before the answer'))
   })
   app.addHook('onClose', async () => { await traced.flush() })
-}, { name: 'tracing' })
+}, { name: 'tracing', dependencies: ['trace-context'] })

@@ -3,9 +3,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import { rateLimited } from '../../errors.js'
 import { ZERO_ID } from '../../models/entity.js'
-
-/** Routes a load balancer, a scraper or a browser reading the docs call often; never limited. */
-const UNLIMITED = ['/health/', '/docs', '/openapi.json', '/metrics']
+import { isOpenPath } from '../../open-paths.js'
 
 /** The authenticated caller's id, else the client address (anonymous callers share a budget per address). */
 export const rateLimitKey = (request: FastifyRequest): string =>
@@ -24,7 +22,8 @@ export default fp<{ max: number, windowMs: number }>(async (app, { max, windowMs
     max,
     timeWindow: windowMs,
     keyGenerator: rateLimitKey,
-    allowList: (request) => UNLIMITED.some((prefix) => (request.routeOptions.url ?? '').startsWith(prefix)),
+    // The open paths, which a load balancer or a browser reading the docs calls often, are never limited.
+    allowList: (request) => isOpenPath(request.routeOptions.url),
     // IETF RateLimit header fields (RateLimit-Limit, -Remaining, -Reset) and Retry-After on a 429.
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) => rateLimited(context.max, Math.max(1, Math.ceil(context.ttl / 1000)))

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { createRequire } from 'node:module'
 import { securityOf, type DocumentedAuth } from '../../auth/openapi.js'
+import { isOpenPath, NEVER_SHED_PATH } from '../../open-paths.js'
 import { header, OPTIONAL_BODY, problem as routeProblem, REQUIRED_HEADER, RetryAfterHeader, UNDOCUMENTED } from '../../http/schemas.js'
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
@@ -28,10 +29,6 @@ export interface DocumentOptions {
   /** Where the API is; the served document names its own origin ("/"). */
   servers?: Array<{ url: string, description: string }>
 }
-
-/** Routes the rate limit and load shedding leave alone (src/plugins/external/rate-limit.ts, under-pressure.ts). */
-const UNLIMITED = /^\/(health\/|docs|openapi\.json)/
-const NOT_SHED = '/health/live'
 
 /** A strong entity tag: what If-Match must be for a write to succeed. */
 const IF_MATCH = {
@@ -101,9 +98,9 @@ export function finishDocument (doc: Json, options: DocumentOptions): Json {
         common[401] = problem('Missing or invalid credentials (VERSO_AUTHENTICATION_REQUIRED, VERSO_INVALID_CREDENTIALS)', { 'www-authenticate': header({ type: 'string', description: 'RFC 6750 Bearer challenge: error="invalid_token" when credentials were sent', examples: ['Bearer realm="verso"'] }) })
         if (options.auth.scopes) common[403] = problem('The caller lacks the scope {model}:read or {model}:write (VERSO_INSUFFICIENT_SCOPE)', { 'www-authenticate': header({ type: 'string', description: 'RFC 6750 challenge with error="insufficient_scope" and scope (not sent when a transaction operation lacks it)', examples: ['Bearer realm="verso", error="insufficient_scope", scope="person:write"'] }, false) })
       }
-      if (options.rateLimited && !UNLIMITED.test(path)) common[429] = problem('Too many requests from this caller in the window (VERSO_RATE_LIMITED)', { 'retry-after': header(RetryAfterHeader), ...rateLimitHeaders(true) })
+      if (options.rateLimited && !isOpenPath(path)) common[429] = problem('Too many requests from this caller in the window (VERSO_RATE_LIMITED)', { 'retry-after': header(RetryAfterHeader), ...rateLimitHeaders(true) })
       const unavailable = [
-        ...(options.shedsLoad && path !== NOT_SHED ? ['the replica is overloaded (VERSO_OVERLOADED)'] : []),
+        ...(options.shedsLoad && path !== NEVER_SHED_PATH ? ['the replica is overloaded (VERSO_OVERLOADED)'] : []),
         ...(!open && options.auth.modes.includes('jwt') ? ['the JWKS cannot be fetched (VERSO_AUTH_UNAVAILABLE)'] : [])
       ]
       if (unavailable.length > 0) common[503] = problem(`Unavailable: ${unavailable.join(', or ')}; retry after Retry-After seconds`, { 'retry-after': header(RetryAfterHeader) })
@@ -113,7 +110,7 @@ export function finishDocument (doc: Json, options: DocumentOptions): Json {
         responses[status] = responses[status] === undefined ? response : { ...responses[status], headers: { ...response.headers, ...responses[status].headers } }
       }
       for (const [status, response] of Object.entries<Json>(responses)) {
-        const limited = options.rateLimited && !UNLIMITED.test(path) ? rateLimitHeaders(false) : {}
+        const limited = options.rateLimited && !isOpenPath(path) ? rateLimitHeaders(false) : {}
         // A 408 is written on the raw socket, before a request (and its id) exists.
         const requestId = status === '408' ? {} : { 'x-request-id': header(RequestIdHeader) }
         response.headers = finishHeaders({ ...requestId, ...limited, ...response.headers })

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import { overloaded } from '../../errors.js'
+import { NEVER_SHED_PATH } from '../../open-paths.js'
 
 /** How long an overloaded replica asks callers to wait: long enough for a lagging event loop to drain. */
 const RETRY_AFTER_S = 5
@@ -17,7 +18,7 @@ export default fp<{ maxEventLoopDelayMs: number, maxEventLoopUtilization: number
     maxEventLoopUtilization: options.maxEventLoopUtilization,
     exposeStatusRoute: false,
     pressureHandler: async (request) => {
-      if (request.routeOptions.url === '/health/live') return
+      if (request.routeOptions.url === NEVER_SHED_PATH) return
       throw overloaded(RETRY_AFTER_S)
     }
   })
