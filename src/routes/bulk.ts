@@ -10,7 +10,7 @@ import { problemBody } from '../http/problem.js'
 import { ProblemRef } from '../http/schemas.js'
 import { bodyAjv, validationError } from '../http/validation.js'
 import type { EntityRepository } from '../repository/repository.js'
-import { createMany, type CreateOutcome } from '../repository/transactions.js'
+import { createMany, type CreateOutcome } from '../repository/bulk-create.js'
 import type { Entity } from '../models/entity.js'
 
 export const NDJSON = 'application/x-ndjson'

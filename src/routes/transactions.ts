@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type, type Static, type TSchema } from 'typebox'
-import { transactionFailed, validationFailed, versionConflict, VersoError, type FieldError, type OperationError } from '../errors.js'
+import { transactionFailed, validationFailed, VersoError, type FieldError, type OperationError } from '../errors.js'
 import { SERVER_MANAGED_FIELDS, type Model } from '../models/define.js'
 import { ID_PATTERN } from '../models/entity.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency-key.js'
@@ -9,8 +9,8 @@ import { Id, problem, problemResponses, VersionId } from '../http/schemas.js'
 import type { ValidateFunction } from 'ajv'
 import { bodyAjv, fieldErrors } from '../http/validation.js'
 import { validateMerged } from '../http/patch-validation.js'
-import { StaleVersionError, type EntityRepository } from '../repository/repository.js'
-import { MAX_TRANSACTION_ACTIONS, transact, TransactionFailedError, type TransactionOperation } from '../repository/transactions.js'
+import type { EntityRepository } from '../repository/repository.js'
+import { MAX_TRANSACTION_ACTIONS, transact, TransactionFailedError, type TransactionOperation } from '../repository/transact.js'
 import type { Entity } from '../models/entity.js'
 
 const ModelPath = Type.String({ minLength: 1, maxLength: 100, description: 'Path segment of the model (`person`, `book`)', examples: ['book'] })
@@ -97,9 +97,8 @@ interface ModelEntry { model: Model, fields: ValidateFunction }
 /** Field errors of `fields` against the model's fields schema, with paths under `part`. */
 const check = (entry: ModelEntry, fields: unknown, part: string): FieldError[] => entry.fields(fields) ? [] : fieldErrors(entry.fields.errors ?? [], part)
 
-/** The answer of one failed operation: StaleVersionError is a 409 as for a body version (the precondition is in the body). */
-function operationError (index: number, error: Error): OperationError {
-  const problem = error instanceof StaleVersionError ? versionConflict(error.current) : error as VersoError
+/** The answer of one failed operation: its own problem (a stale version is a 409, as for a body version). */
+function operationError (index: number, problem: VersoError): OperationError {
   const current = problem.extra.current_version
   return {
     path: `/body/operations/${index}`,
