@@ -112,6 +112,16 @@ export const versionConflict = (currentVersion: string | undefined): VersoError 
   new VersoError('VERSO_VERSION_CONFLICT', 409, 'Version conflict',
     `The version in the body is not the current version${currentVersion === undefined ? '' : ` (${currentVersion})`}.`, { current_version: currentVersion })
 
+/** Where the client named the version a write is based on: it decides how a stale one is answered. */
+export type VersionSource = 'if-match' | 'body'
+
+/**
+ * The version a write was based on is no longer current (`current` is the one that is): 412 when If-Match
+ * named it, 409 when the body did (also inside a transaction, whose versions are in the body).
+ */
+export const staleVersion = (source: VersionSource, current: string | undefined): VersoError =>
+  source === 'if-match' ? preconditionFailed(current) : versionConflict(current)
+
 export const auditConflict = (model: string, id: string, version: string): VersoError =>
   new VersoError('VERSO_AUDIT_CONFLICT', 409, 'Audit conflict', `The audit table already holds version ${version} of ${model} ${id}; nothing was written.`)
 

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import { badRequest, preconditionFailed, preconditionRequired, versionConflict, type VersoError } from '../errors.js'
+import { badRequest, preconditionRequired } from '../errors.js'
 import { isId } from '../models/entity.js'
-import { StaleVersionError } from '../repository/repository.js'
 
 export const etagOf = (version: unknown): string => `"${String(version)}"`
 
@@ -44,10 +43,6 @@ export function requirePrecondition (ifMatch: string | undefined, bodyVersion: u
   throw preconditionRequired()
 }
 
-export function staleProblem (precondition: Precondition, current: string | undefined): VersoError {
-  return precondition.source === 'if-match' ? preconditionFailed(current) : versionConflict(current)
-}
-
 /** If-None-Match on a read: true when the client's copy is current (answer 304). Weak comparison. */
 export function notModified (ifNoneMatch: string | undefined, version: unknown): boolean {
   if (ifNoneMatch === undefined || version === undefined) return false
@@ -56,15 +51,9 @@ export function notModified (ifNoneMatch: string | undefined, version: unknown):
 }
 
 /**
- * Runs a versioned write based on the request's precondition (If-Match, or the `version` the route took out
- * of the body) and turns a stale base version into 412 (If-Match) or 409 (body version), naming the current version.
+ * Runs a versioned write based on the request's precondition (If-Match, or the `version` the route took out of the body); the
+ * repository answers a stale base version with 412 (If-Match) or 409 (body version) by its source.
  */
-export async function writeWithPrecondition<T> (request: Pick<FastifyRequest, 'headers'>, bodyVersion: string | undefined, write: (versions: string[]) => Promise<T>): Promise<T> {
-  const precondition = requirePrecondition(request.headers['if-match'], bodyVersion)
-  try {
-    return await write(precondition.versions)
-  } catch (err) {
-    if (err instanceof StaleVersionError) throw staleProblem(precondition, err.current)
-    throw err
-  }
+export async function writeWithPrecondition<T> (request: Pick<FastifyRequest, 'headers'>, bodyVersion: string | undefined, write: (expected: Precondition) => Promise<T>): Promise<T> {
+  return await write(requirePrecondition(request.headers['if-match'], bodyVersion))
 }

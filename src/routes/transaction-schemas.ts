@@ -2,7 +2,7 @@ import { Type, type TSchema } from 'typebox'
 import { ID_PATTERN, type Entity } from '../models/entity.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency-key.js'
 import { Id, problem, problemResponses, VersionId } from '../http/schemas.js'
-import { MAX_TRANSACTION_ACTIONS } from '../repository/transactions.js'
+import { MAX_TRANSACTION_ACTIONS } from '../repository/transact.js'
 import type { ServedModel } from './entity-schemas.js'
 
 const ModelPath = Type.String({ minLength: 1, maxLength: 100, description: 'Path segment of the model (`person`, `book`)', examples: ['book'] })

@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { transactionFailed, validationFailed, versionConflict, type FieldError, type OperationError, type VersoError } from '../errors.js'
+import { transactionFailed, validationFailed, type FieldError, type OperationError, type VersoError } from '../errors.js'
 import { fieldErrors } from '../http/validation.js'
 import { validateMerged } from '../http/patch-validation.js'
 import { serverManagedIn } from '../http/server-managed.js'
-import { StaleVersionError } from '../repository/repository.js'
-import { transact, TransactionFailedError, type TransactionOperation } from '../repository/transactions.js'
+import { transact, TransactionFailedError, type TransactionOperation } from '../repository/transact.js'
 import type { Entity } from '../models/entity.js'
 import type { ServedModel } from './entity-schemas.js'
 import { transactionRouteSchema, type OperationBody } from './transaction-schemas.js'
@@ -20,9 +19,8 @@ interface Catalog {
 /** Field errors of `fields` against the model's fields schema, with paths under `part`. */
 const check = (entry: ServedModel, fields: unknown, part: string): FieldError[] => entry.validateFields(fields) ? [] : fieldErrors(entry.validateFields.errors ?? [], part)
 
-/** The answer of one failed operation: StaleVersionError is a 409 as for a body version (the precondition is in the body). */
-function operationError (index: number, error: Error): OperationError {
-  const problem = error instanceof StaleVersionError ? versionConflict(error.current) : error as VersoError
+/** The answer of one failed operation: its own problem (a stale version is a 409, as for a body version). */
+function operationError (index: number, problem: VersoError): OperationError {
   const current = problem.extra.current_version
   return {
     path: `/body/operations/${index}`,
