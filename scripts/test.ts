@@ -3,19 +3,24 @@
  * with it, and ends with a digest of every failed assertion (where it sits and tap's diagnostics, so a log that
  * keeps only its tail still says what failed) and one summary line `tests: N passed, N failed, N skipped`.
  * Arguments go to tap (`npm test -- test/http/preconditions.test.ts`).
+ *
+ * `npm run test:unit` (`--unit`): only the `*.unit.test.ts` files, pure logic that needs neither DynamoDB nor
+ * Java; no DynamoDB is started and DYNAMODB_ENDPOINT is removed, so a unit test that reaches for one fails.
  */
 import { spawn } from 'node:child_process'
 import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { FailureDigest } from './tap-failures.js'
 
-const given = process.env.DYNAMODB_ENDPOINT
-const embedded = given === undefined || given === '' ? await startDynamoDbLocal() : undefined
-const endpoint = embedded?.endpoint ?? given
-process.stderr.write(`tests use DynamoDB at ${String(endpoint)}${embedded === undefined ? '' : ' (DynamoDB Local started for this run)'}\n`)
+const unit = process.argv[2] === '--unit'
+const { DYNAMODB_ENDPOINT: given, ...env } = process.env
+const embedded = !unit && (given === undefined || given === '') ? await startDynamoDbLocal() : undefined
+const endpoint = unit ? undefined : embedded?.endpoint ?? given
+if (!unit) process.stderr.write(`tests use DynamoDB at ${String(endpoint)}${embedded === undefined ? '' : ' (DynamoDB Local started for this run)'}\n`)
 
-const tap = spawn('npx', ['tap', '--reporter=tap', ...process.argv.slice(2)], {
+const args = unit ? ['test/**/*.unit.test.ts', ...process.argv.slice(3)] : process.argv.slice(2)
+const tap = spawn('npx', ['tap', '--reporter=tap', ...args], {
   stdio: ['inherit', 'pipe', 'inherit'],
-  env: { ...process.env, DYNAMODB_ENDPOINT: endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
+  env: { ...env, ...(endpoint === undefined ? {} : { DYNAMODB_ENDPOINT: endpoint }), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
 })
 let tail = ''
 const failures = new FailureDigest()

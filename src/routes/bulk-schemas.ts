@@ -12,7 +12,7 @@ const EXAMPLE_ANSWER = '{"line":1,"status":201,"entity_id":"b7e2c1d0a9f84e3b8c6d
 /** How the import commits: lines per TransactWriteItems, and TransactWriteItems in flight per request. */
 export interface BulkPacing { batch: number, concurrency: number }
 
-/** The schema of `POST /{model}/_bulk` (docs/transactions.md): NDJSON in, NDJSON out. */
+/** The schema of `POST /{model}/_bulk` (docs/transactions-and-bulk.md): NDJSON in, NDJSON out. */
 export function bulkRouteSchema (model: Model, { batch, concurrency }: BulkPacing): Record<string, unknown> {
   return {
     tags: [model.name],

@@ -84,7 +84,7 @@ function transactionResult (served: readonly ServedModel[]): TSchema {
   })
 }
 
-/** The schema of `POST /_transactions` (docs/transactions.md): the operations of every model served, and their results. */
+/** The schema of `POST /_transactions` (docs/transactions-and-bulk.md): the operations of every model served, and their results. */
 export function transactionRouteSchema (served: readonly ServedModel[]) {
   return {
     tags: ['Transactions'],

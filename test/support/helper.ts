@@ -85,15 +85,7 @@ export async function setup (t: Test, options: { models?: readonly Model[], onEv
 export const json = (res: { body: string }): any => JSON.parse(res.body)
 export const etag = (version: unknown): string => `"${String(version)}"`
 
-/** The error a function throws (undefined when it does not): for t.match against its fields. */
-export function thrown (fn: () => unknown): any {
-  try {
-    fn()
-  } catch (err) {
-    return err
-  }
-  return undefined
-}
+export { thrown } from './thrown.js'
 
 /** `measure(op)`: the DynamoDB calls (by command) the client made while `op` ran — for the round-trip contract. */
 export function callsOf (client: ReturnType<typeof createDynamoClient>): (operation: () => Promise<unknown>) => Promise<Record<string, number>> {

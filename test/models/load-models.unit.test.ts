@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { ConfigError } from '../../src/config/config.js'
 import { loadModels, ModelFileError, parseModelFile } from '../../src/models/load-models.js'
 import { models as builtIns } from '../../src/models/index.js'
-import { thrown } from '../support/helper.js'
+import { thrown } from '../support/thrown.js'
 
 const FILE = 'models/invoice.json'
 const INVOICE = JSON.parse(readFileSync('examples/models/invoice.json', 'utf8')) as Record<string, any>

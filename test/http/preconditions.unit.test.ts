@@ -1,5 +1,5 @@
 import t from 'tap'
-import { thrown } from '../support/helper.js'
+import { thrown } from '../support/thrown.js'
 import { VersoError } from '../../src/errors.js'
 import { notModified, parseEntityTags, requirePrecondition } from '../../src/http/preconditions.js'
 

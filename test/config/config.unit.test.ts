@@ -1,5 +1,5 @@
 import t from 'tap'
-import { thrown } from '../support/helper.js'
+import { thrown } from '../support/thrown.js'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
 
 t.test('defaults with nothing configured: embedded mode', async (t) => {

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { validateMerged } from '../../src/http/patch-validation.js'
 import { bodyAjv } from '../../src/http/validation.js'
 import { applyMergePatch } from '../../src/repository/merge-patch.js'
-import { thrown } from '../support/helper.js'
+import { thrown } from '../support/thrown.js'
 
 const validate = bodyAjv.compile(Type.Object({
   name: Type.String({ minLength: 1 }),

@@ -2,7 +2,7 @@ import t from 'tap'
 import { hashApiKey } from '../../src/auth/api-keys.js'
 import { authSettings } from '../../src/auth/settings.js'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
-import { thrown } from '../support/helper.js'
+import { thrown } from '../support/thrown.js'
 
 const SECRET = 'x'.repeat(32)
 const HASH = hashApiKey('a-key')

@@ -5,7 +5,7 @@ import { Book } from '../../src/models/book.js'
 import { defineModel } from '../../src/models/define.js'
 import { Person } from '../../src/models/person.js'
 import { describePlan, ExpressionBuilder, planQuery } from '../../src/repository/query.js'
-import { thrown } from '../support/helper.js'
+import { thrown } from '../support/thrown.js'
 
 t.test('filter values beyond 2^53 are marshalled as written, not thrown (found by chaos hostile-input)', async (t) => {
   const expressions = new ExpressionBuilder()
