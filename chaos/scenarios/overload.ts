@@ -130,11 +130,16 @@ export function overloadVerdicts (exchanges: readonly Exchange[]): Verdict[] {
   ]
 }
 
-/** Median and slowest answer per kind of connection. */
+/** Median, 99th percentile and slowest answer per kind of connection, for served and shed requests, and for all. */
 function latencies (exchanges: readonly Exchange[]): string {
-  return (['new', 'kept'] as const).map((via) => {
-    const ms = exchanges.filter((e) => e.via === via && e.status !== 0).map((e) => e.ms).sort((a, b) => a - b)
-    return `${via}: median ${(ms[Math.floor(ms.length / 2)] ?? 0).toFixed(0)} ms, slowest ${(ms.at(-1) ?? 0).toFixed(0)} ms`
+  const groups: Array<[string, (e: Exchange) => boolean]> = [
+    ['new', (e) => e.via === 'new'], ['kept', (e) => e.via === 'kept'],
+    ['served', (e) => e.status !== 503], ['503', (e) => e.status === 503], ['all', () => true]
+  ]
+  return groups.map(([name, member]) => {
+    const ms = exchanges.filter((e) => e.status !== 0 && member(e)).map((e) => e.ms).sort((a, b) => a - b)
+    const at = (q: number): string => (ms[Math.min(ms.length - 1, Math.floor(ms.length * q))] ?? 0).toFixed(0)
+    return `${name}: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, slowest ${(ms.at(-1) ?? 0).toFixed(0)} ms`
   }).join('; ')
 }
 
