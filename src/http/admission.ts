@@ -43,8 +43,8 @@ export class Admission {
 
   /**
    * A request admitted earlier has ended. Only one that was served counts toward the rate: one answered 503 after
-   * admission (the event-loop shedding, storage unavailable) cost next to nothing, and counting it would inflate
-   * the rate, and with it the limit, exactly when verso is behind.
+   * admission (event-loop shedding, storage unavailable or past its deadline) was not, and counting it would
+   * inflate the rate, and with it the limit, exactly when verso is behind.
    */
   done (now = Date.now(), served = true): void {
     this.inFlight--
