@@ -119,7 +119,7 @@ async function main (): Promise<void> {
   app.metrics?.observeListener(app.server)
   log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
   // Made after the announcement: the HTTP server already accepts, and the copies take a moment (a child process).
-  running.acceptors = addAcceptors(app.server, ACCEPTORS)
+  running.acceptors = addAcceptors(app.server, ACCEPTORS, LISTEN_BACKLOG)
   log.info({ acceptors: (await running.acceptors).length }, 'extra accepting handles on the API socket')
 }
 
