@@ -6,6 +6,7 @@
  * success, a 4xx, or 503 with Retry-After — within ANSWER_WITHIN_MS, none left unanswered, and once the load
  * stops verso must answer normally again.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client, Pool, type Dispatcher } from 'undici'
 import { ConfigSchema } from '../../src/config/config.js'
@@ -85,12 +86,15 @@ export const overload: Scenario = {
       // How many connections wait in the kernel for verso to accept them (Linux; a diagnosis, not a verdict).
       let queued = 0
       const sampler = setInterval(() => { queued = Math.max(queued, acceptQueueLength(Number(new URL(origin).port)) ?? 0) }, 200)
-      await arrivals.finally(() => { clearInterval(sampler) })
+      // The runner shares the machine: a stall of its own loop adds to every time it measures.
+      const runnerLag = monitorEventLoopDelay({ resolution: 20 })
+      runnerLag.enable()
+      await arrivals.finally(() => { clearInterval(sampler); runnerLag.disable() })
       const seconds = (Date.now() - started) / 1000
       const offeredRate = exchanges.length / (size.overloadMs / 1000)
       // Held back (maxOpen new connections already waiting, or every kept-alive one busy) is load verso could not take in.
       const arrivalRate = (exchanges.length + skipped.new + skipped.kept) / (size.overloadMs / 1000)
-      log(`overload: ${exchanges.length} requests in ${seconds.toFixed(1)} s (${(offeredRate / perSecond).toFixed(1)}× capacity), ${skipped.new + skipped.kept} arrivals not offered; at most ${queued} connections waiting to be accepted; ${latencies(exchanges)}`)
+      log(`overload: ${exchanges.length} requests in ${seconds.toFixed(1)} s (${(offeredRate / perSecond).toFixed(1)}× capacity), ${skipped.new + skipped.kept} arrivals not offered; at most ${queued} connections waiting to be accepted; ${latencies(exchanges)}; the runner's own event-loop delay: p99 ${(runnerLag.percentile(99) / 1e6).toFixed(0)} ms, max ${(runnerLag.max / 1e6).toFixed(0)} ms`)
 
       const recovered = await recovery(origin, request)
       log(`overload: recovery ${recovered.ok ? `in ${(recovered.ms / 1000).toFixed(1)} s` : 'not seen'}`)
