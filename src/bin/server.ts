@@ -129,9 +129,9 @@ async function main (): Promise<void> {
  */
 const ACCEPTORS = 64
 /**
- * Connections the kernel holds for verso before accepting them. Node's default, 511, fills within a second of a
- * saturated loop, and past it Linux drops handshake packets: the client retries after 1, 3, 7 s, unanswered meanwhile, which
- * is what left requests without an answer under overload. The kernel caps it at net.core.somaxconn (docs/overload.md).
+ * Connections the kernel holds for verso before accepting them. Node's default, 511, filled at the start of the
+ * full-scale overload, and past it Linux drops handshake packets: clients retry after 1, 3, 7 s, unanswered
+ * meanwhile. The kernel caps it at net.core.somaxconn (docs/overload.md).
  */
 const LISTEN_BACKLOG = 4096
 /** Longest a stop waits for requests already sent but not read yet (src/http/drain.ts). */
