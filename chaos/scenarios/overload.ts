@@ -6,6 +6,7 @@
  * success, a 4xx, or 503 with Retry-After — within ANSWER_WITHIN_MS, none left unanswered, and once the load
  * stops verso must answer normally again.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client, Pool, type Dispatcher } from 'undici'
 import { ConfigSchema } from '../../src/config/config.js'
@@ -85,12 +86,15 @@ export const overload: Scenario = {
       // How many connections wait in the kernel for verso to accept them (Linux; a diagnosis, not a verdict).
       let queued = 0
       const sampler = setInterval(() => { queued = Math.max(queued, acceptQueueLength(Number(new URL(origin).port)) ?? 0) }, 200)
-      await arrivals.finally(() => { clearInterval(sampler) })
+      // The runner shares the machine: a stall of its own loop adds to every time it measures.
+      const runnerLag = monitorEventLoopDelay({ resolution: 20 })
+      runnerLag.enable()
+      await arrivals.finally(() => { clearInterval(sampler); runnerLag.disable() })
       const seconds = (Date.now() - started) / 1000
       const offeredRate = exchanges.length / (size.overloadMs / 1000)
       // Held back (maxOpen new connections already waiting, or every kept-alive one busy) is load verso could not take in.
       const arrivalRate = (exchanges.length + skipped.new + skipped.kept) / (size.overloadMs / 1000)
-      log(`overload: ${exchanges.length} requests in ${seconds.toFixed(1)} s (${(offeredRate / perSecond).toFixed(1)}× capacity), ${skipped.new + skipped.kept} arrivals not offered; at most ${queued} connections waiting to be accepted; ${latencies(exchanges)}`)
+      log(`overload: ${exchanges.length} requests in ${seconds.toFixed(1)} s (${(offeredRate / perSecond).toFixed(1)}× capacity), ${skipped.new + skipped.kept} arrivals not offered; at most ${queued} connections waiting to be accepted; ${latencies(exchanges)}; the runner's own event-loop delay: p99 ${(runnerLag.percentile(99) / 1e6).toFixed(0)} ms, max ${(runnerLag.max / 1e6).toFixed(0)} ms`)
 
       const recovered = await recovery(origin, request)
       log(`overload: recovery ${recovered.ok ? `in ${(recovered.ms / 1000).toFixed(1)} s` : 'not seen'}`)
@@ -130,11 +134,16 @@ export function overloadVerdicts (exchanges: readonly Exchange[]): Verdict[] {
   ]
 }
 
-/** Median and slowest answer per kind of connection. */
+/** Median, 99th percentile and slowest answer per kind of connection, for served and shed requests, and for all. */
 function latencies (exchanges: readonly Exchange[]): string {
-  return (['new', 'kept'] as const).map((via) => {
-    const ms = exchanges.filter((e) => e.via === via && e.status !== 0).map((e) => e.ms).sort((a, b) => a - b)
-    return `${via}: median ${(ms[Math.floor(ms.length / 2)] ?? 0).toFixed(0)} ms, slowest ${(ms.at(-1) ?? 0).toFixed(0)} ms`
+  const groups: Array<[string, (e: Exchange) => boolean]> = [
+    ['new', (e) => e.via === 'new'], ['kept', (e) => e.via === 'kept'],
+    ['served', (e) => e.status !== 503], ['503', (e) => e.status === 503], ['all', () => true]
+  ]
+  return groups.map(([name, member]) => {
+    const ms = exchanges.filter((e) => e.status !== 0 && member(e)).map((e) => e.ms).sort((a, b) => a - b)
+    const at = (q: number): string => (ms[Math.min(ms.length - 1, Math.floor(ms.length * q))] ?? 0).toFixed(0)
+    return `${name}: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, slowest ${(ms.at(-1) ?? 0).toFixed(0)} ms`
   }).join('; ')
 }
 

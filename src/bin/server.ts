@@ -114,12 +114,12 @@ async function main (): Promise<void> {
     log.info({ metrics: `${running.metrics.address}/metrics` }, `Prometheus metrics at ${running.metrics.address}/metrics`)
   }
   await compiling
-  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  const address = await app.listen({ port: config.PORT, host: config.HOST, backlog: LISTEN_BACKLOG })
   running.drain = new Drain(app.server, (app.server.address() as AddressInfo).port)
   app.metrics?.observeListener(app.server)
   log.info({ api: address, docs: `${address}/docs`, dynamodb: storage.target }, `verso is serving ${address} — Swagger UI at ${address}/docs`)
   // Made after the announcement: the HTTP server already accepts, and the copies take a moment (a child process).
-  running.acceptors = addAcceptors(app.server, ACCEPTORS)
+  running.acceptors = addAcceptors(app.server, ACCEPTORS, LISTEN_BACKLOG)
   log.info({ acceptors: (await running.acceptors).length }, 'extra accepting handles on the API socket')
 }
 
@@ -128,6 +128,12 @@ async function main (): Promise<void> {
  * connection per turn of the event loop, so a saturated verso still takes in this many new connections a turn.
  */
 const ACCEPTORS = 64
+/**
+ * Connections the kernel holds for verso before accepting them. Node's default, 511, filled at the start of the
+ * full-scale overload, and past it Linux drops handshake packets: clients retry after 1, 3, 7 s, unanswered
+ * meanwhile. The kernel caps it at net.core.somaxconn (docs/overload.md).
+ */
+const LISTEN_BACKLOG = 4096
 /** Longest a stop waits for requests already sent but not read yet (src/http/drain.ts). */
 const DRAIN_MS = 2000
 

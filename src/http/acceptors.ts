@@ -14,6 +14,8 @@ import { Server, type Socket } from 'node:net'
  * socket (SCM_RIGHTS). The child never listens on it; it exits once the copies are sent. Each copy gets a
  * net.Server whose connections are handed to the HTTP server ('connection' is how an HTTP server is given a
  * socket). On a platform without descriptor passing it gives up and the HTTP server accepts alone.
+ *
+ * `backlog` must be the one the HTTP server listens with: listen() on a copy sets the socket's backlog again.
  */
 const CHILD = `let listening
 process.on('message', (message, handle) => {
@@ -22,7 +24,7 @@ process.on('message', (message, handle) => {
   else if (message === 'done') process.disconnect()
 })`
 
-export async function addAcceptors (http: HttpServer, count: number, timeoutMs = 5000): Promise<Server[]> {
+export async function addAcceptors (http: HttpServer, count: number, backlog: number, timeoutMs = 5000): Promise<Server[]> {
   const listening = (http as HttpServer & { _handle?: object | null })._handle
   if (count <= 0 || listening === undefined || listening === null) return []
   const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
@@ -51,7 +53,8 @@ export async function addAcceptors (http: HttpServer, count: number, timeoutMs =
     const acceptor = new Server((socket: Socket) => { http.emit('connection', socket) })
     await new Promise<void>((resolve, reject) => {
       acceptor.once('error', reject)
-      acceptor.listen(handle, () => { resolve() })
+      // Without a backlog Node would listen with 511 and shrink the accept queue of the shared socket.
+      acceptor.listen(handle, backlog, () => { resolve() })
     })
     return acceptor
   }))

@@ -41,10 +41,15 @@ export class Admission {
     return true
   }
 
-  done (now = Date.now()): void {
+  /**
+   * A request admitted earlier has ended. Only one that was served counts toward the rate: one answered 503 after
+   * admission (event-loop shedding, storage unavailable or past its deadline) was not, and counting it would
+   * inflate the rate, and with it the limit, exactly when verso is behind.
+   */
+  done (now = Date.now(), served = true): void {
     this.inFlight--
     this.advance(now)
-    this.finished[this.slot % SLOTS]!++
+    if (served) this.finished[this.slot % SLOTS]!++
   }
 
   private advance (now: number): void {
@@ -62,7 +67,7 @@ export function admitRequests (server: Server, admission: Admission): void {
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (request.url === '/health/live') return serve(request, response)
     if (!admission.admit()) return refuse(request, response)
-    response.once('close', () => { admission.done() })
+    response.once('close', () => { admission.done(Date.now(), response.statusCode !== 503) })
     serve(request, response)
   })
 }

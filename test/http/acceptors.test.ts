@@ -3,7 +3,7 @@
  * of the loop by itself (libuv ≥ 1.45); with N copies of the listening handle it takes in 1 + N.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { addAcceptors } from '../../src/http/acceptors.js'
@@ -17,7 +17,7 @@ async function acceptedInOneTurn (acceptors: number): Promise<{ copies: number, 
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const port = (server.address() as { port: number }).port
-  const copies = await addAcceptors(server, acceptors)
+  const copies = await addAcceptors(server, acceptors, 511)
   let accepted = 0
   server.on('connection', () => { accepted++ })
   const client = spawn(process.execPath, ['-e', `
@@ -50,4 +50,27 @@ t.test('a busy loop accepts one connection a turn, and one more per acceptor', {
   t.equal(helped.copies, 8, '8 copies of the listening handle')
   t.equal(helped.accepted, 9, 'with 8 acceptors: nine in one turn')
   t.ok(helped.answered, 'every connection is answered, whichever handle accepted it')
+})
+
+/** The backlog of a listening socket on a loopback port, as `ss -ltn` shows it (Send-Q); undefined without ss. */
+function backlogOf (port: number): number | undefined {
+  try {
+    const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim()
+    return Number(line.split(/\s+/)[2])
+  } catch {
+    return undefined
+  }
+}
+
+t.test('the acceptors keep the backlog the server listens with', { skip: backlogOf(1) === undefined ? 'needs ss (iproute2)' : false }, async (t) => {
+  const server = createServer((request, response) => { response.end('ok') })
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 64 })
+  await once(server, 'listening')
+  const port = (server.address() as { port: number }).port
+  t.teardown(() => { server.close() })
+  t.equal(backlogOf(port), 64, 'the server alone')
+  const copies = await addAcceptors(server, 4, 64)
+  t.teardown(() => { for (const copy of copies) copy.close() })
+  t.equal(copies.length, 4)
+  t.equal(backlogOf(port), 64, 'still 64 with 4 acceptors (without the backlog each copy listens with 511)')
 })

@@ -22,6 +22,19 @@ t.test('the limit follows the rate requests finish at', async (t) => {
   t.equal(admission.limit(at + 10_000), MIN_IN_FLIGHT, 'the rate is forgotten after two quiet seconds')
 })
 
+t.test('requests answered 503 after admission do not count toward the rate', async (t) => {
+  const admission = new Admission(2000)
+  const at = 1_000_000
+  // 100 a second served for two seconds, and beside them 1000 a second shed by the event-loop shedding.
+  for (let ms = 0; ms < 2000; ms += 10) {
+    admission.admit(at + ms)
+    admission.done(at + ms)
+    for (let i = 0; i < 10; i++) { admission.admit(at + ms); admission.done(at + ms, false) }
+  }
+  t.equal(admission.inFlight, 0, 'every admitted request, served or shed, leaves the count in flight')
+  t.equal(admission.limit(at + 1999), 200, 'the limit is what verso served, not what it turned away')
+})
+
 t.test('a hanging application: requests past the limit are answered 503 with Retry-After at once', async (t) => {
   const seen = { reached: 0 }
   const hanging = createServer(() => { seen.reached++ })
@@ -45,4 +58,21 @@ t.test('a hanging application: requests past the limit are answered 503 with Ret
   t.pass('liveness is let in past the limit')
   hanging.closeAllConnections()
   await Promise.all([...held, live])
+})
+
+t.test('an application answering 503 (its own shedding) raises no limit; one answering 200 does', async (t) => {
+  for (const status of [503, 200]) {
+    const admission = new Admission(60_000)
+    const server = createServer((_request, response) => { response.statusCode = status; response.end() })
+    admitRequests(server, admission)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    for (let i = 0; i < 20; i++) await (await request(`${origin}/person`)).body.dump()
+    server.close()
+    for (let waited = 0; admission.inFlight > 0 && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+    if (status === 503) t.equal(admission.limit(), MIN_IN_FLIGHT, '503s leave the floor')
+    else t.ok(admission.limit() > MIN_IN_FLIGHT, '200s raise it')
+    t.equal(admission.inFlight, 0)
+  }
 })
