@@ -2,7 +2,7 @@
  * `npm test`: starts one DynamoDB Local for the whole run (unless DYNAMODB_ENDPOINT points at one), runs tap
  * with it, and ends with a digest of every failed assertion (where it sits and tap's diagnostics, so a log that
  * keeps only its tail still says what failed) and one summary line `tests: N passed, N failed, N skipped`.
- * Arguments go to tap (`npm test -- test/http/preconditions.test.ts`).
+ * Arguments go to tap (`npm test -- test/http/preconditions.unit.test.ts`).
  *
  * `npm run test:unit` (`--unit`): only the `*.unit.test.ts` files, pure logic that needs neither DynamoDB nor
  * Java; no DynamoDB is started and DYNAMODB_ENDPOINT is removed, so a unit test that reaches for one fails.
