@@ -27,7 +27,6 @@ import underPressure from './plugins/external/under-pressure.js'
 import rateLimit from './plugins/external/rate-limit.js'
 import routes from './routes/index.js'
 import { countCalls } from './storage/client.js'
-import { outboxTable } from './storage/table-names.js'
 
 export interface AppOptions {
   config: Pick<Config, 'TABLE_PREFIX' | 'OUTBOX_SHARDS' | 'EVENT_SOURCE' | 'BODY_LIMIT_BYTES' | 'REQUEST_TIMEOUT_MS'> & AuthConfig & {
@@ -117,7 +116,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(routes, {
     models,
     tablePrefix: config.TABLE_PREFIX,
-    readinessTable: outboxTable(config.TABLE_PREFIX),
     events: config,
     scanPolicy: config.SCAN_POLICY ?? 'allow',
     ...(config.STATS_ENABLED === true ? { stats: countCalls(options.dynamo) } : {}),

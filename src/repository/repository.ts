@@ -1,8 +1,9 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { Model } from '../models/define.js'
 import type { Entity } from '../models/entity.js'
 import { boundedSender, type DynamoSender } from '../storage/client.js'
 import type { Item } from '../storage/item-mapping.js'
-import { idempotencyTable } from '../storage/table-names.js'
+import { idempotencyTable, outboxTable } from '../storage/table-names.js'
 import { countMatching, listPage, readEntity, readForWrite, startPastRead, type CountResult, type ListOptions, type Page } from './entity-reads.js'
 import { IdempotencyRecords, type IdempotencyClaim } from './idempotency-records.js'
 import { VersionHistory } from './version-history.js'
@@ -64,6 +65,11 @@ export class EntityRepository {
    */
   withDeadline (): EntityRepository {
     return new EntityRepository({ ...this.options, client: boundedSender(this.options.client, AbortSignal.timeout(this.options.storageTimeoutMs ?? 10_000)) })
+  }
+
+  /** Readiness: DynamoDB answers within 2 s and verso's outbox table is there. One DescribeTable. */
+  async ready (): Promise<void> {
+    await boundedSender(this.options.client, AbortSignal.timeout(2000)).send(new DescribeTableCommand({ TableName: outboxTable(this.options.tablePrefix) }))
   }
 
   /** Current state of an entity, soft-deleted ones included (the caller decides whether to show them). One GetItem. */

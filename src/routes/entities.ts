@@ -8,9 +8,8 @@ import { REFUSED_ON_CREATE, refusedOnWrite, serverManagedProblem } from '../http
 import { validateMerged } from '../http/patch-validation.js'
 import { describePlan, indexedFilters, planQuery, type Plan } from '../repository/query.js'
 import { parseFilters } from '../http/filters.js'
-import type { Item } from '../storage/item-mapping.js'
 import type { Entity } from '../models/entity.js'
-import type { EntityRepository } from '../repository/repository.js'
+import type { EntityRepository, ListOptions } from '../repository/repository.js'
 import type { AsOfAnswer } from '../repository/version-history.js'
 import { instant } from '../http/instant.js'
 import { markChain } from './history.js'
@@ -108,7 +107,7 @@ const entityRoutes: FastifyPluginAsyncTypebox<EntityRoutesOptions> = async (app,
       includeDeleted,
       ...(order === undefined ? {} : { order }),
       ...(projection === undefined ? {} : { fields: projection }),
-      ...(cursor === undefined ? {} : { startKey: app.cursors.decode(cursor, scope) as Item })
+      ...(cursor === undefined ? {} : { startKey: app.cursors.decode(cursor, scope) as ListOptions['startKey'] })
     })
     reply.header('x-query-plan', describePlan(plan))
     return { items: page.items, next_cursor: page.lastKey === undefined ? null : app.cursors.encode(page.lastKey, scope) }

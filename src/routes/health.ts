@@ -1,15 +1,14 @@
 import { getHeapSpaceStatistics } from 'node:v8'
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { serviceUnavailable } from '../errors.js'
 import { problemResponses } from '../http/schemas.js'
-import { boundedSender, type CallCounts } from '../storage/client.js'
+import type { CallCounts } from '../storage/client.js'
 
 const Status = Type.Object({ status: Type.String({ examples: ['ok'] }) })
 
 /** Liveness (the process answers) and readiness (DynamoDB answers and verso's outbox table is there). */
-export const healthRoutes: FastifyPluginAsync<{ readinessTable: string }> = async (app, { readinessTable }) => {
+export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get('/health/live', {
     logLevel: 'warn',
     schema: { tags: ['health'], operationId: 'live', summary: 'Liveness', response: { 200: Status } }
@@ -20,7 +19,7 @@ export const healthRoutes: FastifyPluginAsync<{ readinessTable: string }> = asyn
     schema: { tags: ['health'], operationId: 'ready', summary: 'Readiness: DynamoDB answers', response: { 200: Status, ...problemResponses(503) } }
   }, async (request) => {
     try {
-      await boundedSender(app.dynamo, AbortSignal.timeout(2000)).send(new DescribeTableCommand({ TableName: readinessTable }))
+      await app.repository.ready()
     } catch (err) {
       request.log.warn({ err }, 'readiness check failed')
       throw serviceUnavailable()

@@ -17,7 +17,6 @@ export interface RoutesOptions {
   /** TABLE_PREFIX: /_models names each model's tables. */
   tablePrefix: string
   /** The table /health/ready describes to know DynamoDB answers. */
-  readinessTable: string
   /** EVENT_SOURCE and RABBITMQ_EXCHANGE, for /asyncapi.json. */
   events: AsyncApiOptions['config']
   scanPolicy: 'allow' | 'deny'
@@ -39,7 +38,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (app, options) => {
     app.addSchema(schemas.entity)
     app.addSchema(schemas.projection)
   }
-  await app.register(healthRoutes, { readinessTable: options.readinessTable })
+  await app.register(healthRoutes)
   await app.register(modelCatalog, { models: options.models, tablePrefix: options.tablePrefix })
   await app.register(asyncApiRoute, { models: options.models, config: options.events })
   if (options.stats !== undefined) await app.register(statsRoute, { calls: options.stats })
