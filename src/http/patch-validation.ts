@@ -1,6 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { storedStateInvalid, type StoredFieldError } from '../errors.js'
-import { fieldErrors, validationError } from './validation.js'
+import { fieldErrors } from '../models/validator.js'
+import { validationError } from './validation.js'
 
 /**
  * Checks the entity a merge patch leaves. A mistake of the patch itself is the usual 400 naming `/{part}/…`.

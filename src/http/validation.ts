@@ -3,9 +3,6 @@ import type { FastifySchemaCompiler } from 'fastify'
 import { validationFailed, type VersoError } from '../errors.js'
 import { bodyAjv, buildAjv, fieldErrors } from '../models/validator.js'
 
-// Models need the body validator and its error paths too: they live in src/models/validator.ts.
-export { bodyAjv, fieldErrors }
-
 /** Query strings, params and headers are text: coerce to the declared types ("20" → 20). */
 const textAjv = buildAjv({ coerceTypes: 'array' })
 

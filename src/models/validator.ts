@@ -19,13 +19,13 @@ export const bodyAjv = buildAjv({ coerceTypes: false })
 const compiled = new WeakMap<object, ValidateFunction>()
 
 /** The one way a model's schemas become validators: with bodyAjv, compiled once per schema object. */
-export function validatorFor (schema: TSchema): ValidateFunction {
+export function validatorFor<T = unknown> (schema: TSchema): ValidateFunction<T> {
   let validate = compiled.get(schema)
   if (validate === undefined) {
     validate = bodyAjv.compile(schema)
     compiled.set(schema, validate)
   }
-  return validate
+  return validate as ValidateFunction<T>
 }
 
 const withoutDefaults = new WeakMap<object, TSchema>()

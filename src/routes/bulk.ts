@@ -7,7 +7,8 @@ import { parseJsonBody } from '../http/json-body.js'
 import { ndjsonLines, type NdjsonLine } from '../http/ndjson.js'
 import { problemBody } from '../http/problem.js'
 import { REFUSED_ON_CREATE, serverManagedProblem } from '../http/server-managed.js'
-import { bodyAjv, validationError } from '../http/validation.js'
+import { validationError } from '../http/validation.js'
+import { validatorFor } from '../models/validator.js'
 import type { EntityRepository } from '../repository/repository.js'
 import { createMany, type CreateOutcome } from '../repository/bulk-create.js'
 import type { Entity } from '../models/entity.js'
@@ -57,7 +58,7 @@ export default bulkRoutes
 
 /** The import of one model's lines: each checked as POST /{model} checks a body, the valid ones created in batches. */
 function importer ({ model, schemas }: ServedModel, instance: string, options: BulkRoutesOptions, repository: EntityRepository): (request: FastifyRequest, lines: AsyncIterable<NdjsonLine>) => AsyncGenerator<string> {
-  const validate = bodyAjv.compile<Entity>(schemas.create)
+  const validate = validatorFor<Entity>(schemas.create)
 
   /** One line's entity, or the problem that refuses it; the same checks as POST /{model}. */
   const parse = (line: NdjsonLine): Entry | VersoError => {

@@ -5,7 +5,7 @@ import { JSON_MEDIA_TYPES } from '../http/json-body.js'
 import { modelSchemas, type ModelSchemas, type WriteBody } from '../http/model-schemas.js'
 import { ETagHeader, header, Id, OPTIONAL_BODY, OptionalVersionBody, problem, problemResponses } from '../http/schemas.js'
 import { IdempotencyKeyHeader, idempotencyProblems, ReplayedHeader } from '../http/idempotency-key.js'
-import { bodyAjv } from '../http/validation.js'
+import { validatorFor } from '../models/validator.js'
 import { ChainHeader, historyRouteSchemas } from './history-schemas.js'
 
 /** The media types PATCH takes (JSON Merge Patch, and plain JSON). */
@@ -168,7 +168,7 @@ export function serveModel (model: Model): ServedModel {
     model,
     prefix: `/${model.path}`,
     schemas,
-    validateFields: bodyAjv.compile(schemas.fields),
+    validateFields: validatorFor(schemas.fields),
     routes: entityRouteSchemas(model, schemas),
     history: historyRouteSchemas(model, schemas)
   }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { transactionFailed, validationFailed, type FieldError, type OperationError, type VersoError } from '../errors.js'
-import { fieldErrors } from '../http/validation.js'
+import { fieldErrors } from '../models/validator.js'
 import { validateMerged } from '../http/patch-validation.js'
 import { serverManagedIn } from '../http/server-managed.js'
 import { transact, TransactionFailedError, type TransactionOperation } from '../repository/transact.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Type } from 'typebox'
 import { validateMerged } from '../../src/http/patch-validation.js'
-import { bodyAjv } from '../../src/http/validation.js'
+import { bodyAjv } from '../../src/models/validator.js'
 import { applyMergePatch } from '../../src/repository/merge-patch.js'
 import { thrown } from '../support/thrown.js'
 
