@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import { overloaded } from '../errors.js'
+import { NEVER_SHED_PATH } from '../open-paths.js'
 import { respondWithProblem } from './problem.js'
 
 /** Admitted at once whatever the measured rate: a cold start has none yet. */
@@ -65,7 +66,7 @@ export function admitRequests (server: Server, admission: Admission): void {
   server.removeAllListeners('request')
   const serve = (request: IncomingMessage, response: ServerResponse): void => { for (const listener of listeners) listener(request, response) }
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (request.url === '/health/live') return serve(request, response)
+    if (request.url === NEVER_SHED_PATH) return serve(request, response)
     if (!admission.admit()) return refuse(request, response)
     response.once('close', () => { admission.done(Date.now(), response.statusCode !== 503) })
     serve(request, response)

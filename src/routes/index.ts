@@ -16,7 +16,6 @@ export interface RoutesOptions {
   models: readonly Model[]
   /** TABLE_PREFIX: /_models names each model's tables. */
   tablePrefix: string
-  /** The table /health/ready describes to know DynamoDB answers. */
   /** EVENT_SOURCE and RABBITMQ_EXCHANGE, for /asyncapi.json. */
   events: AsyncApiOptions['config']
   scanPolicy: 'allow' | 'deny'
