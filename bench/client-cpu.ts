@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util'
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { startDynamoDbLocal } from '../src/embedded/dynamodb-local.js'
 import { boundedSender, createDynamoClient, type DynamoSender } from '../src/storage/client.js'
+import { Deadline } from '../src/storage/deadline.js'
 
 const VARIANTS = ['stock SDK', 'stock SDK + abortSignal', 'verso client', 'verso, async context on', 'verso client + deadline'] as const
 type Variant = typeof VARIANTS[number]
@@ -83,7 +84,7 @@ function clientFor (variant: Variant, endpoint: string): { sender: () => DynamoS
   // no longer uses one; a library might): what that alone costs.
   if (variant === 'verso, async context on') new AsyncLocalStorage().run(true, () => {})
   // A request's deadline is taken per request, as the repository's withDeadline() does.
-  const sender = variant === 'verso client + deadline' ? () => boundedSender(client, AbortSignal.timeout(10_000)) : () => client
+  const sender = variant === 'verso client + deadline' ? () => boundedSender(client, Deadline.in(10_000)) : () => client
   return { sender, close: () => { client.destroy() } }
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/profile.ts [--dist dist,dist-before] [--ops get,update] [--seconds 4] [--rounds 3] [--profile dir]`:
+ * `npx tsx bench/profile.ts [--dist dist,dist-before] [--ops get,update] [--seconds 4] [--rounds 3] [--warmup 3] [--profile dir]`:
  * verso alone under load, to find its own per-request work.
  *
  * Starts DynamoDB Local and one verso per build folder given (`node <dir>/server.js`, as bench/api.ts runs it),
@@ -10,7 +10,7 @@
  * category (bench/cpu-profile.ts), with the heaviest functions.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb'
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     ops: { type: 'string', default: 'get,update' },
     seconds: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '16' },
     profile: { type: 'string' }
   }
@@ -125,8 +126,9 @@ async function round (verso: Verso, op: string): Promise<void> {
   windows.set(key, [...(windows.get(key) ?? []), [from, to, latencies.length]])
 }
 
-// Warm-up (JIT, connections), then the timed rounds, the builds taking turns.
-for (const verso of versos) for (const op of ops) await round(verso, op)
+// Warm-up (JIT, connections), then the timed rounds, the builds taking turns. verso's CPU per request keeps
+// falling for its first 10,000 or so requests (V8 optimising its code), hence several warm-up rounds.
+for (let r = 0; r < Number(values.warmup); r++) for (const verso of versos) for (const op of ops) await round(verso, op)
 results.clear()
 windows.clear()
 for (let r = 0; r < rounds; r++) {
@@ -157,6 +159,8 @@ if (values.profile !== undefined) {
     const file = readdirSync(verso.profileDir!).find((f) => f.endsWith('.cpuprofile'))
     if (file === undefined) continue
     const profile = readProfile(join(verso.profileDir!, file))
+    // The timed windows, for reading the profile again later (e.g. to compare two builds function by function).
+    writeFileSync(join(verso.profileDir!, 'windows.json'), JSON.stringify(Object.fromEntries(ops.map((op) => [op, windows.get(`${verso.dir} ${op}`) ?? []]))))
     for (const op of ops) {
       const parts = (windows.get(`${verso.dir} ${op}`) ?? []).map(([from, to, n]) => ({ b: breakdown(profile, from, to, 40), n }))
       const requests = parts.reduce((s, p) => s + p.n, 0)

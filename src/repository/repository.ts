@@ -2,6 +2,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { Model } from '../models/define.js'
 import type { Entity } from '../models/entity.js'
 import { boundedSender, type DynamoSender } from '../storage/client.js'
+import { Deadline } from '../storage/deadline.js'
 import type { Item } from '../storage/item-mapping.js'
 import { idempotencyTable, outboxTable } from '../storage/table-names.js'
 import { countMatching, listPage, readEntity, readForWrite, startPastRead, type CountResult, type ListOptions, type Page } from './entity-reads.js'
@@ -64,12 +65,12 @@ export class EntityRepository {
    * Each request takes its own.
    */
   withDeadline (): EntityRepository {
-    return new EntityRepository({ ...this.options, client: boundedSender(this.options.client, AbortSignal.timeout(this.options.storageTimeoutMs ?? 10_000)) })
+    return new EntityRepository({ ...this.options, client: boundedSender(this.options.client, Deadline.in(this.options.storageTimeoutMs ?? 10_000)) })
   }
 
   /** Readiness: DynamoDB answers within 2 s and verso's outbox table is there. One DescribeTable. */
   async ready (): Promise<void> {
-    await boundedSender(this.options.client, AbortSignal.timeout(2000)).send(new DescribeTableCommand({ TableName: outboxTable(this.options.tablePrefix) }))
+    await boundedSender(this.options.client, Deadline.in(2000)).send(new DescribeTableCommand({ TableName: outboxTable(this.options.tablePrefix) }))
   }
 
   /** Current state of an entity, soft-deleted ones included (the caller decides whether to show them). One GetItem. */

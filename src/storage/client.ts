@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { FinalizeRequestMiddleware, HttpRequest } from '@smithy/types'
-import { abortError, boundedCall, startAttempt, startBounded } from './deadline.js'
+import { abortError, boundedCall, startAttempt, startBounded, type Deadline } from './deadline.js'
 import { UndiciHandler } from './undici-handler.js'
 
 export interface DynamoSettings {
@@ -51,16 +51,15 @@ function enforceDeadlines (client: DynamoDBClient): void {
   client.middlewareStack.add((next) => async (args) => {
     const call = boundedCall(args.input)
     if (call === undefined) return await next(args)
-    const { signal } = call
-    if (signal.aborted) throw abortError(signal, call.attempts)
+    const { deadline } = call
+    if (deadline.expired) throw abortError(call.attempts)
     return await new Promise((resolve, reject) => {
-      const onAbort = (): void => { reject(abortError(signal, call.attempts)) }
-      signal.addEventListener('abort', onAbort, { once: true })
+      const stop = deadline.whenExpired(() => { reject(abortError(call.attempts)) })
       next(args).then((result) => {
-        signal.removeEventListener('abort', onAbort)
+        stop()
         resolve(result)
       }, (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
+        stop()
         reject(error)
       })
     })
@@ -95,16 +94,25 @@ function forgetCachedStacksOnChange (client: DynamoDBClient): void {
 export type DynamoSender = Pick<DynamoDBClient, 'send'>
 
 /**
- * `client`, with every call sent through it aborted once `signal` fires: the SDK then stops its retries too,
- * and the call fails with an AbortError (mapStorageError: 503 VERSO_STORAGE_TIMEOUT). The signal is recorded
- * for the command's input, not passed as a per-call option, so that the client's cached middleware stack
- * serves the call; an input object already sent under another deadline takes the option (uncached) instead.
+ * `client`, with every call sent through it aborted once `deadline` passes: the SDK then stops its retries
+ * too, and the call fails with an AbortError (mapStorageError: 503 VERSO_STORAGE_TIMEOUT). The deadline is
+ * recorded for the command's input, not passed as a per-call option, so that the client's cached middleware
+ * stack serves the call; an input object already sent under another deadline takes an AbortSignal option
+ * (uncached) instead.
  */
-export function boundedSender (client: DynamoSender, signal: AbortSignal): DynamoSender {
-  const send = async (command: { input: object }, options?: object): Promise<unknown> => options === undefined && startBounded(command.input, signal)
+export function boundedSender (client: DynamoSender, deadline: Deadline): DynamoSender {
+  const send = async (command: { input: object }, options?: object): Promise<unknown> => options === undefined && startBounded(command.input, deadline)
     ? await client.send(command as never)
-    : await client.send(command as never, { ...options, abortSignal: signal })
+    : await client.send(command as never, { ...options, abortSignal: deadlineSignal(deadline) })
   return { send: send as DynamoSender['send'] }
+}
+
+/** An AbortSignal that fires at `deadline`, for the rare call that cannot be found by its input. */
+function deadlineSignal (deadline: Deadline): AbortSignal {
+  if (deadline.expired) return AbortSignal.abort()
+  const controller = new AbortController()
+  deadline.whenExpired(() => { controller.abort() })
+  return controller.signal
 }
 
 /** DynamoDB calls made through a client, by operation (`QueryCommand`: 3), counted by an SDK middleware. */

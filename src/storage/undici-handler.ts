@@ -1,6 +1,6 @@
 import type { HeaderBag, HttpHandlerOptions, HttpRequest, HttpResponse, QueryParameterBag, RequestHandler, RequestHandlerOutput } from '@smithy/types'
 import { Agent, type Dispatcher } from 'undici'
-import { abortError, attemptDeadline } from './deadline.js'
+import { abortError, attemptDeadline, signalExpiry, type Expiry } from './deadline.js'
 
 export interface UndiciHandlerOptions {
   /** Most time to open a connection; past it the attempt fails with a TimeoutError (retried). */
@@ -24,7 +24,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
  * Errors keep what the SDK's retry strategy expects of its own handler: an abort is an `AbortError` (never
  * retried), a connect or response timeout a `TimeoutError` (retried), a connection the server closed under
  * us `ECONNRESET` (retried); ECONNREFUSED and DynamoDB's own errors pass through unchanged.
- * The abort signal is the call's `abortSignal` option, or else the deadline boundedSender gave the call.
+ * What ends an attempt early is the call's `abortSignal` option, or else the deadline boundedSender gave the call.
  */
 export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
   readonly metadata = { handlerProtocol: 'http/1.1' }
@@ -40,8 +40,9 @@ export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, 
   }
 
   async handle (request: HttpRequest, options?: HttpHandlerOptions): Promise<RequestHandlerOutput<HttpResponse>> {
-    const signal = (options?.abortSignal as AbortSignal | undefined) ?? attemptDeadline(request)
-    if (signal?.aborted === true) throw abortError(signal)
+    const signal = options?.abortSignal as AbortSignal | undefined
+    const expiry: Expiry | undefined = signal === undefined ? attemptDeadline(request) : signalExpiry(signal)
+    if (expiry?.expired === true) throw abortError(undefined, signal?.reason)
     return await new Promise((resolve, reject) => {
       this.agent.dispatch({
         origin: `${request.protocol}//${request.hostname}${request.port === undefined ? '' : `:${request.port}`}`,
@@ -49,7 +50,7 @@ export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, 
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body as Dispatcher.DispatchOptions['body']
-      }, new Exchange(resolve, reject, signal))
+      }, new Exchange(resolve, reject, expiry, signal))
     })
   }
 
@@ -71,19 +72,22 @@ class Exchange implements Dispatcher.DispatchHandler {
   private reason: string | undefined
   private headers: HeaderBag = {}
   private readonly chunks: Buffer[] = []
+  private readonly stopWaiting: (() => void) | undefined
 
   constructor (
     private readonly resolve: (output: RequestHandlerOutput<HttpResponse>) => void,
     private readonly reject: (error: unknown) => void,
+    expiry: Expiry | undefined,
+    /** The per-call AbortSignal, if that is what the expiry is: its reason becomes the error's cause. */
     private readonly signal: AbortSignal | undefined
   ) {
-    signal?.addEventListener('abort', this.onAbort, { once: true })
+    this.stopWaiting = expiry?.whenExpired(this.onAbort)
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.controller = controller
     // Aborted while waiting for a connection: never send it.
-    if (this.settled) controller.abort(abortError(this.signal as AbortSignal))
+    if (this.settled) controller.abort(abortError(undefined, this.signal?.reason))
   }
 
   onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -113,7 +117,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private readonly onAbort = (): void => {
     if (!this.settle()) return
-    const error = abortError(this.signal as AbortSignal)
+    const error = abortError(undefined, this.signal?.reason)
     this.controller?.abort(error)
     this.reject(error)
   }
@@ -122,7 +126,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private settle (): boolean {
     if (this.settled) return false
     this.settled = true
-    this.signal?.removeEventListener('abort', this.onAbort)
+    this.stopWaiting?.()
     return true
   }
 }

@@ -5,6 +5,7 @@ import { CreateTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient
 import type { FinalizeRequestMiddleware } from '@smithy/types'
 import t from 'tap'
 import { boundedSender, createDynamoClient, observeCalls, type ObservedCall } from '../../src/storage/client.js'
+import { Deadline } from '../../src/storage/deadline.js'
 import { guarded } from '../../src/storage/aws-errors.js'
 import { endpoint } from '../support/helper.js'
 
@@ -84,7 +85,7 @@ t.test('calls go through: a put and a consistent get', async (t) => {
   const { Item, $metadata } = await client.send(getA(table))
   t.same(Item, { pk: { S: 'a' }, name: { S: 'Ada' }, tags: { SS: ['x', 'y'] } })
   t.equal($metadata.httpStatusCode, 200)
-  const bounded = await boundedSender(client, AbortSignal.timeout(30_000)).send(getA(table))
+  const bounded = await boundedSender(client, Deadline.in(30_000)).send(getA(table))
   t.same(bounded.Item?.name, { S: 'Ada' }, 'and under a deadline')
 })
 
@@ -130,13 +131,13 @@ t.test('a deadline aborts the running attempt: AbortError, not retried, 503 VERS
   const server = await stalling()
   const client = createDynamoClient({ endpoint: server.url })
   t.teardown(async () => { client.destroy(); await server.close() })
-  const err = await failure(boundedSender(client, AbortSignal.timeout(200)).send(getA('any')))
+  const err = await failure(boundedSender(client, Deadline.in(200)).send(getA('any')))
   t.equal(err.name, 'AbortError')
   t.equal(attemptsOf(err), 1, 'not retried')
   t.equal(server.connections(), 1)
-  t.match(await failure(guarded(boundedSender(client, AbortSignal.timeout(200)).send(getA('any')))), { code: 'VERSO_STORAGE_TIMEOUT' })
+  t.match(await failure(guarded(boundedSender(client, Deadline.in(200)).send(getA('any')))), { code: 'VERSO_STORAGE_TIMEOUT' })
   const before = server.connections()
-  t.equal((await failure(boundedSender(client, AbortSignal.abort()).send(getA('any')))).name, 'AbortError', 'a deadline already past: no attempt at all')
+  t.equal((await failure(boundedSender(client, Deadline.in(0)).send(getA('any')))).name, 'AbortError', 'a deadline already past: no attempt at all')
   t.equal(server.connections(), before, 'no connection opened for it')
 })
 
@@ -161,7 +162,7 @@ t.test('a deadline that passes while the SDK waits to retry ends the call then, 
   }
   client.middlewareStack.addRelativeTo(counting as never, { relation: 'after', toMiddleware: 'versoAttemptDeadline', name: 'testAttempts' })
   const started = performance.now()
-  const err = await failure(boundedSender(client, AbortSignal.timeout(300)).send(getA('any')))
+  const err = await failure(boundedSender(client, Deadline.in(300)).send(getA('any')))
   const ms = performance.now() - started
   t.equal(err.name, 'AbortError')
   t.equal(requests, 1, 'no second attempt')
@@ -177,13 +178,13 @@ t.test('concurrent calls each keep their own deadline', async (t) => {
   const table = await withTable(client)
   // Twice: the first round resolves the GetItem stack, the second runs on the cached one.
   for (const round of ['first round', 'cached stack']) {
-    const controllers = Array.from({ length: 30 }, () => new AbortController())
-    const calls = controllers.map(async (controller, i) => {
+    const deadlines = Array.from({ length: 30 }, () => Deadline.in(60_000))
+    const calls = deadlines.map(async (deadline, i) => {
       if (i % 3 === 2) return await client.send(getA(table)) // no deadline at all
-      return await boundedSender(client, controller.signal).send(getA(table))
+      return await boundedSender(client, deadline).send(getA(table))
     })
     // Abort every third call's deadline while all of them are in flight.
-    controllers.forEach((controller, i) => { if (i % 3 === 0) controller.abort() })
+    deadlines.forEach((deadline, i) => { if (i % 3 === 0) deadline.expire() })
     const outcomes = await Promise.allSettled(calls)
     const aborted = outcomes.filter((o, i) => i % 3 === 0 && o.status === 'rejected' && (o.reason as Error).name === 'AbortError').length
     const served = outcomes.filter((o, i) => i % 3 !== 0 && o.status === 'fulfilled' && o.value.Item?.name?.S === 'Ada').length
@@ -195,12 +196,12 @@ t.test('concurrent calls each keep their own deadline', async (t) => {
   const server = await stalling()
   const stalled = createDynamoClient({ endpoint: server.url })
   t.teardown(async () => { stalled.destroy(); await server.close() })
-  const longer = new AbortController()
+  const longer = Deadline.in(60_000)
   let longerSettled = false
-  const slow = failure(boundedSender(stalled, longer.signal).send(getA('any'))).finally(() => { longerSettled = true })
-  t.equal((await failure(boundedSender(stalled, AbortSignal.timeout(200)).send(getA('any')))).name, 'AbortError')
+  const slow = failure(boundedSender(stalled, longer).send(getA('any'))).finally(() => { longerSettled = true })
+  t.equal((await failure(boundedSender(stalled, Deadline.in(200)).send(getA('any')))).name, 'AbortError')
   t.notOk(longerSettled, 'the other call is still running')
-  longer.abort()
+  longer.expire()
   t.equal((await slow).name, 'AbortError', 'until its own deadline fires')
 })
 
@@ -213,13 +214,13 @@ t.test('the middleware stack is resolved once per command, and middleware added 
     if (context.commandName === 'GetItemCommand') resolved++
     return next
   }, { step: 'initialize', name: 'testResolutions' })
-  for (let i = 0; i < 5; i++) await boundedSender(client, AbortSignal.timeout(30_000)).send(getA(table))
+  for (let i = 0; i < 5; i++) await boundedSender(client, Deadline.in(30_000)).send(getA(table))
   await Promise.all(Array.from({ length: 5 }, async () => await client.send(getA(table))))
   t.equal(resolved, 1, 'ten GetItems, with and without a deadline, on one resolved stack')
 
   const seen: ObservedCall[] = []
   const stop = observeCalls(client, (call) => seen.push(call))
-  for (let i = 0; i < 3; i++) await boundedSender(client, AbortSignal.timeout(30_000)).send(getA(table))
+  for (let i = 0; i < 3; i++) await boundedSender(client, Deadline.in(30_000)).send(getA(table))
   t.equal(seen.filter((c) => c.command === 'GetItemCommand').length, 3, 'an observer added after GetItem was cached sees each call')
   t.equal(resolved, 2, 'the stack was resolved again, once')
   stop()
