@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net'
-import { CreateTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import type { FinalizeRequestMiddleware } from '@smithy/types'
 import t from 'tap'
 import { boundedSender, createDynamoClient, observeCalls, type ObservedCall } from '../../src/storage/client.js'
@@ -244,4 +244,32 @@ t.test('destroy() closes the pooled connections', async (t) => {
   await closed
   t.equal(server.open(), 0, 'closed by destroy()')
   t.ok(await failure(client.send(getA(table))), 'a destroyed client makes no more calls')
+})
+
+t.test('the User-Agent headers are the SDK\'s own, computed once per command and sent on every call', async (t) => {
+  const seen: Array<{ target: string, ua: string, amz: string, trace: string | undefined }> = []
+  const server = createHttpServer((req, res) => {
+    req.resume()
+    seen.push({ target: String(req.headers['x-amz-target']), ua: String(req.headers['user-agent']), amz: String(req.headers['x-amz-user-agent']), trace: req.headers['x-amzn-trace-id'] as string | undefined })
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' })
+    res.end('{}')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const client = createDynamoClient({ endpoint: url })
+  const stock = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' }, maxAttempts: 3 })
+  t.teardown(async () => { client.destroy(); stock.destroy(); server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+
+  await stock.send(getA('t'))
+  const expected = seen.pop()!
+  for (let i = 0; i < 3; i++) await client.send(getA('t'))
+  await boundedSender(client, Deadline.in(30_000)).send(getA('t'))
+  await client.send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'b' } } }))
+  t.equal(seen.length, 5)
+  t.match(expected.ua, /^aws-sdk-js\/\S+ .*api\/dynamodb/, 'the stock client\'s User-Agent, as a reference')
+  for (const call of seen) {
+    t.equal(call.ua, expected.ua, `${call.target}: User-Agent as the stock client sends it`)
+    t.equal(call.amz, expected.amz, `${call.target}: X-Amz-User-Agent as well`)
+    t.equal(call.trace, undefined, 'no Lambda trace header outside Lambda')
+  }
 })
