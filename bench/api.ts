@@ -17,7 +17,7 @@
  * per request of verso (HTTP/fastify, HTTP/node, verso, SDK, GC, other) from a --cpu-prof of a second verso
  * process that serves one extra round per scenario (so the timed verso runs unprofiled). Writes a JSON file
  * and an SVG chart to bench/results/. `--only update,get` runs the scenarios whose names contain those words;
- * `--seconds N` sets the round length.
+ * `--seconds N` sets the round length, `--warmup N` the seconds every side runs untimed first (15; 4 quick).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -39,10 +39,11 @@ import { FloorClient } from './floor.js'
 import { percentile } from './stats.js'
 import { processCpuMs, startBenchVerso } from './verso-process.js'
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' }, only: { type: 'string' } } })
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' }, warmup: { type: 'string' }, only: { type: 'string' } } })
 const quick = values.quick
 const concurrency = Number(values.concurrency)
 const roundMs = Number(values.seconds ?? (quick ? 1 : 8)) * 1000
+const warmupMs = Number(values.warmup ?? (quick ? 4 : 15)) * 1000
 const prefix = 'bench_'
 const SHARDS = 16
 
@@ -234,20 +235,19 @@ function cpuMs (pid = verso.pid): { verso: number, load: number } {
 }
 
 interface Round { ops: number, seconds: number, latencies: number[], errors: number, cpu: { verso: number, load: number }, calls?: Record<string, number> }
-/** Enough fresh entities for one round at the fastest rate seen here, with room to spare. */
-const POOL = Math.ceil(roundMs / 1000 * 1000) + 200
 /**
- * Runs `op` at the fixed concurrency for the round's duration. Ops needing fresh entities get a pool first.
- * With `countVersoCalls`, the DynamoDB calls verso made during the timed part are read from /_stats.
+ * Runs `op` at the fixed concurrency for `ms` (a round). Ops needing fresh entities get a pool first, enough
+ * for the fastest rate seen here with room to spare. With `countVersoCalls`, the DynamoDB calls verso made
+ * during the timed part are read from /_stats.
  */
-async function round (side: Side, countVersoCalls = false, pid = verso.pid): Promise<Round> {
-  if (side.prepare !== undefined) await side.prepare(POOL)
+async function round (side: Side, countVersoCalls = false, pid = verso.pid, ms = roundMs): Promise<Round> {
+  if (side.prepare !== undefined) await side.prepare(Math.ceil(ms / 1000 * 1000) + 200)
   const before = countVersoCalls ? await stats() : undefined
   const latencies: number[] = []
   let errors = 0
   const cpuBefore = cpuMs(pid)
   const started = performance.now()
-  const deadline = started + roundMs
+  const deadline = started + ms
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < deadline) {
       const t0 = performance.now()
@@ -293,19 +293,27 @@ interface Result {
   breakdown: Record<Category, number>
 }
 
-// Warm-up: JIT, connections, DynamoDB Local's first-touch costs, on every side.
-for (const scenario of scenarios.slice(0, 2)) {
-  await round(scenario.verso)
-  await round(scenario.direct(stock))
-  await round(scenario.direct(own))
-  if (scenario.floor !== undefined) await round(scenario.floor)
+// --only "update,get" runs the scenarios whose names contain one of the words.
+const selected = values.only === undefined ? scenarios : scenarios.filter((s) => values.only!.split(',').some((w) => s.name.includes(w.trim())))
+
+// Warm-up of every side, both versos included, in each selected scenario: JIT, connections, DynamoDB Local's
+// first-touch costs. A process's CPU per operation keeps falling for its first 10,000 or so operations while
+// V8 optimises the code they run, verso's (fastify, the SDK and its own) for longer than a direct caller's, so
+// short warm-ups measured verso half-cold (docs/performance.md).
+for (const scenario of selected) {
+  process.stderr.write(`warming up: ${scenario.name}…\n`)
+  await round(scenario.verso, false, verso.pid, warmupMs)
+  target = profiledClient
+  await round(scenario.verso, false, profiled.pid, warmupMs)
+  target = loadClient
+  await round(scenario.direct(stock), false, verso.pid, warmupMs)
+  await round(scenario.direct(own), false, verso.pid, warmupMs)
+  if (scenario.floor !== undefined) await round(scenario.floor, false, verso.pid, warmupMs)
 }
 
 const results: Result[] = []
 /** The profiled verso's round of each scenario: the profile clock window and the requests served in it. */
 const windows: Array<{ from: number, to: number, ops: number }> = []
-// --only "update,get" runs the scenarios whose names contain one of the words.
-const selected = values.only === undefined ? scenarios : scenarios.filter((s) => values.only!.split(',').some((w) => s.name.includes(w.trim())))
 for (const scenario of selected) {
   process.stderr.write(`${scenario.name}…\n`)
   const sides: Array<[SideName, Side]> = [['verso', scenario.verso], ['stock SDK', scenario.direct(stock)], ["verso's client", scenario.direct(own)]]
@@ -385,7 +393,7 @@ const goalLines = [['get by id', 'get'], ['update (PUT, If-Match)', 'update']].f
 const date = new Date().toISOString()
 process.stdout.write([
   '',
-  `verso benchmark ${quick ? '(quick) ' : ''}— ${date} — concurrency ${concurrency}, ${roundMs / 1000} s rounds, the sides alternating, twice each`,
+  `verso benchmark ${quick ? '(quick) ' : ''}— ${date} — concurrency ${concurrency}, ${warmupMs / 1000} s of warm-up per side, then ${roundMs / 1000} s rounds, the sides alternating, twice each`,
   ...table(['scenario', 'side', 'ops/s', 'p50 ms', 'p99 ms', 'CPU µs/op', ''], sideLines),
   'CPU µs/op: of the process doing the work per operation; for verso, verso\'s process + the load process (its HTTP client).',
   '',
@@ -404,7 +412,7 @@ process.stdout.write([
   ''
 ].join('\n'))
 mkdirSync('bench/results', { recursive: true })
-writeFileSync('bench/results/api.json', JSON.stringify({ date, quick, concurrency, roundMs, peakRssBytes: rss, memoryPeaks, results }, null, 2))
+writeFileSync('bench/results/api.json', JSON.stringify({ date, quick, concurrency, roundMs, warmupMs, peakRssBytes: rss, memoryPeaks, results }, null, 2))
 writeFileSync('bench/results/api.svg', chart(results))
 process.stdout.write('wrote bench/results/api.json and bench/results/api.svg\n')
 
