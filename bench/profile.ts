@@ -10,7 +10,7 @@
  * category (bench/cpu-profile.ts), with the heaviest functions.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb'
@@ -28,6 +28,7 @@ import { processCpuMs, startBenchVerso } from './verso-process.js'
 const { values } = parseArgs({
   options: {
     dist: { type: 'string', default: 'dist' },
+    flags: { type: 'string', default: '' },
     ops: { type: 'string', default: 'get,update' },
     seconds: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
@@ -37,6 +38,8 @@ const { values } = parseArgs({
   }
 })
 const builds = values.dist.split(',')
+/** Extra node flags per build, comma-separated in the order of --dist (`--flags ',--max-semi-space-size=8'`). */
+const extraFlags = values.flags.split(',')
 const ops = values.ops.split(',')
 const roundMs = Number(values.seconds) * 1000
 const rounds = Number(values.rounds)
@@ -47,7 +50,7 @@ const dynamo = await startDynamoDbLocal()
 const sdk = createDynamoClient({ endpoint: dynamo.endpoint })
 const tables = modelTables(prefix, Person)
 
-interface Verso { dir: string, process: ChildProcess, pool: Pool, profileDir?: string }
+interface Verso { dir: string, process: ChildProcess, pool: Pool, profileDir?: string, peakRssMb?: number }
 const versos: Verso[] = []
 // Whatever ends this process (an error included) ends the versos it started.
 process.on('exit', () => { for (const verso of versos) verso.process.kill() })
@@ -57,7 +60,7 @@ for (const [i, dir] of builds.entries()) {
   if (profileDir !== undefined) { rmSync(profileDir, { recursive: true, force: true }); mkdirSync(profileDir, { recursive: true }) }
   const child = await startBenchVerso({
     script: join(dir, 'bin', 'server.js'),
-    nodeFlags: [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--heap-growing-percent=50'],
+    nodeFlags: [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--heap-growing-percent=50', ...(extraFlags[i] ?? '').split(' ').filter(Boolean)],
     port,
     endpoint: dynamo.endpoint,
     prefix,
@@ -67,7 +70,7 @@ for (const [i, dir] of builds.entries()) {
     env: { MAX_EVENT_LOOP_DELAY_MS: '60000' }
   })
   const base = `http://127.0.0.1:${port}`
-  versos.push({ dir, process: child, pool: new Pool(base, { connections: concurrency, pipelining: 1 }), ...(profileDir === undefined ? {} : { profileDir }) })
+  versos.push({ dir: extraFlags[i] === undefined || extraFlags[i] === '' ? dir : `${dir} ${extraFlags[i]}`, process: child, pool: new Pool(base, { connections: concurrency, pipelining: 1 }), ...(profileDir === undefined ? {} : { profileDir }) })
 }
 
 const cpuMs = processCpuMs
@@ -138,6 +141,7 @@ for (let r = 0; r < rounds; r++) {
 }
 
 for (const verso of versos) {
+  verso.peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(verso.process.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024
   verso.process.kill('SIGTERM')
   await new Promise((resolve) => verso.process.once('exit', resolve))
   await verso.pool.close()
@@ -150,9 +154,11 @@ process.stdout.write(`\nverso alone, concurrency ${concurrency}, ${rounds} round
 for (const op of ops) {
   for (const verso of versos) {
     const samples = results.get(`${verso.dir} ${op}`) ?? []
-    process.stdout.write(`${op.padEnd(7)} ${verso.dir.padEnd(14)} CPU µs/req ${median(samples.map((s) => s.cpuUsPerOp)).toFixed(0).padStart(5)}  (${samples.map((s) => s.cpuUsPerOp.toFixed(0)).join(' ')})  req/s ${median(samples.map((s) => s.opsPerSec)).toFixed(0)}  p50 ${median(samples.map((s) => s.p50)).toFixed(1)} ms\n`)
+    process.stdout.write(`${op.padEnd(7)} ${verso.dir.padEnd(20)} CPU µs/req ${median(samples.map((s) => s.cpuUsPerOp)).toFixed(0).padStart(5)}  (${samples.map((s) => s.cpuUsPerOp.toFixed(0)).join(' ')})  req/s ${median(samples.map((s) => s.opsPerSec)).toFixed(0)}  p50 ${median(samples.map((s) => s.p50)).toFixed(1)} ms\n`)
   }
 }
+
+for (const verso of versos) process.stdout.write(`peak RSS ${verso.dir}: ${verso.peakRssMb?.toFixed(1) ?? '?'} MB\n`)
 
 if (values.profile !== undefined) {
   for (const verso of versos) {
