@@ -40,6 +40,7 @@ export class Deadline {
   /** Ends it now: every waiting call fails (a caller that gives up early; tests). */
   readonly expire = (): void => {
     this.expiredEarly = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     const waiting = [...this.waiters]
     this.waiters.clear()
