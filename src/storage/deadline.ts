@@ -51,6 +51,8 @@ export class Deadline {
 /** What the transport waits on: a call's Deadline, or an AbortSignal given as the SDK's per-call option. */
 export interface Expiry {
   readonly expired: boolean
+  /** Why it expired, for the error's cause (an AbortSignal's reason; none for a Deadline). */
+  readonly reason?: unknown
   whenExpired: (listener: () => void) => () => void
 }
 
@@ -58,6 +60,7 @@ export interface Expiry {
 export function signalExpiry (signal: AbortSignal): Expiry {
   return {
     get expired () { return signal.aborted },
+    get reason () { return signal.reason },
     whenExpired: (listener) => {
       signal.addEventListener('abort', listener, { once: true })
       return () => { signal.removeEventListener('abort', listener) }

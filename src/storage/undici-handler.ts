@@ -42,7 +42,7 @@ export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, 
   async handle (request: HttpRequest, options?: HttpHandlerOptions): Promise<RequestHandlerOutput<HttpResponse>> {
     const signal = options?.abortSignal as AbortSignal | undefined
     const expiry: Expiry | undefined = signal === undefined ? attemptDeadline(request) : signalExpiry(signal)
-    if (expiry?.expired === true) throw abortError(undefined, signal?.reason)
+    if (expiry?.expired === true) throw abortError(undefined, expiry.reason)
     return await new Promise((resolve, reject) => {
       this.agent.dispatch({
         origin: `${request.protocol}//${request.hostname}${request.port === undefined ? '' : `:${request.port}`}`,
@@ -50,7 +50,7 @@ export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, 
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body as Dispatcher.DispatchOptions['body']
-      }, new Exchange(resolve, reject, expiry, signal))
+      }, new Exchange(resolve, reject, expiry))
     })
   }
 
@@ -64,7 +64,7 @@ export class UndiciHandler implements RequestHandler<HttpRequest, HttpResponse, 
   httpHandlerConfigs (): Record<string, never> { return {} }
 }
 
-/** One attempt: collects the response, and settles once, on its end, its error, or the signal's abort. */
+/** One attempt: collects the response, and settles once, on its end, its error, or its expiry. */
 class Exchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined
   private settled = false
@@ -77,9 +77,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   constructor (
     private readonly resolve: (output: RequestHandlerOutput<HttpResponse>) => void,
     private readonly reject: (error: unknown) => void,
-    expiry: Expiry | undefined,
-    /** The per-call AbortSignal, if that is what the expiry is: its reason becomes the error's cause. */
-    private readonly signal: AbortSignal | undefined
+    private readonly expiry: Expiry | undefined
   ) {
     this.stopWaiting = expiry?.whenExpired(this.onAbort)
   }
@@ -87,7 +85,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.controller = controller
     // Aborted while waiting for a connection: never send it.
-    if (this.settled) controller.abort(abortError(undefined, this.signal?.reason))
+    if (this.settled) controller.abort(abortError(undefined, this.expiry?.reason))
   }
 
   onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -117,7 +115,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private readonly onAbort = (): void => {
     if (!this.settle()) return
-    const error = abortError(undefined, this.signal?.reason)
+    const error = abortError(undefined, this.expiry?.reason)
     this.controller?.abort(error)
     this.reject(error)
   }
