@@ -37,7 +37,7 @@ import { modelTables, outboxTable } from '../src/storage/table-names.js'
 import { breakdown, CATEGORIES, profileClockUs, readProfile, type Category } from './cpu-profile.js'
 import { FloorClient } from './floor.js'
 import { percentile } from './stats.js'
-import { processCpuMs, startBenchVerso } from './verso-process.js'
+import { processCpuMs, startBenchVerso, startFlags } from './verso-process.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' }, warmup: { type: 'string' }, only: { type: 'string' } } })
 const quick = values.quick
@@ -56,7 +56,6 @@ await new Promise<void>((resolve, reject) => {
 const dynamo = await startDynamoDbLocal()
 // verso runs as `npm start` (and the image) runs it: the node flags of package.json's start script, then any
 // VERSO_NODE_FLAGS for experiments.
-const startFlags = ((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '').split(' ').filter((arg) => arg.startsWith('--'))
 // A second verso under --cpu-prof serves one extra round per scenario: where verso's CPU goes, without
 // profiling the verso whose CPU is compared. Its profile goes to VERSO_PROFILE_DIR (default bench/results/cpu-profile).
 const profileDir = process.env.VERSO_PROFILE_DIR ?? 'bench/results/cpu-profile'
@@ -64,7 +63,7 @@ rmSync(profileDir, { recursive: true, force: true })
 mkdirSync(profileDir, { recursive: true })
 const startVerso = async (port: number, flags: string[], createTables: boolean): Promise<ChildProcess> => await startBenchVerso({
   script: 'dist/bin/server.js',
-  nodeFlags: [...flags, ...startFlags, ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+  nodeFlags: [...flags, ...startFlags(), ...(process.env.VERSO_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
   port,
   endpoint: dynamo.endpoint,
   prefix,

@@ -2,7 +2,7 @@
  * `npx tsx bench/profile.ts [--dist dist,dist-before] [--ops get,update] [--seconds 4] [--rounds 3] [--warmup 3] [--profile dir]`:
  * verso alone under load, to find its own per-request work.
  *
- * Starts DynamoDB Local and one verso per build folder given (`node <dir>/server.js`, as bench/api.ts runs it),
+ * Starts DynamoDB Local and one verso per build folder given (`node <npm start's flags> <dir>/bin/server.js`, as bench/api.ts runs it),
  * then drives GET and PUT-with-If-Match (or, with `--ops live`, GET /health/live: the HTTP path alone, no DynamoDB) at concurrency 16 through an undici Pool from this process, the builds
  * taking turns round by round. Prints the CPU µs per request of each verso process (from /proc/<pid>/stat),
  * the median over rounds, so that a change can be compared with the build before it on a noisy machine. With
@@ -23,7 +23,7 @@ import { toItem } from '../src/storage/item-mapping.js'
 import { modelTables } from '../src/storage/table-names.js'
 import { breakdown, CATEGORIES, profileClockUs, readProfile } from './cpu-profile.js'
 import { percentile } from './stats.js'
-import { processCpuMs, startBenchVerso } from './verso-process.js'
+import { processCpuMs, startBenchVerso, startFlags } from './verso-process.js'
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +38,7 @@ const { values } = parseArgs({
   }
 })
 const builds = values.dist.split(',')
-/** Extra node flags per build, comma-separated in the order of --dist (`--flags ',--max-semi-space-size=8'`). */
+/** Extra node flags per build, comma-separated in the order of --dist, after npm start's (the last of a V8 flag wins: `--flags ',--max-semi-space-size=16'`). */
 const extraFlags = values.flags.split(',')
 const ops = values.ops.split(',')
 const roundMs = Number(values.seconds) * 1000
@@ -60,7 +60,7 @@ for (const [i, dir] of builds.entries()) {
   if (profileDir !== undefined) { rmSync(profileDir, { recursive: true, force: true }); mkdirSync(profileDir, { recursive: true }) }
   const child = await startBenchVerso({
     script: join(dir, 'bin', 'server.js'),
-    nodeFlags: [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--heap-growing-percent=50', ...(extraFlags[i] ?? '').split(' ').filter(Boolean)],
+    nodeFlags: [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...startFlags(), ...(extraFlags[i] ?? '').split(' ').filter(Boolean)],
     port,
     endpoint: dynamo.endpoint,
     prefix,

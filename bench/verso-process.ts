@@ -45,6 +45,12 @@ export async function startBenchVerso (options: BenchVerso): Promise<ChildProces
   return child
 }
 
+/** The node flags of package.json's start script: verso is measured as `npm start` (and the image) runs it. */
+export function startFlags (): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts
+  return (scripts.start ?? '').split(' ').filter((arg) => arg.startsWith('--'))
+}
+
 const TICK_MS = 10 // USER_HZ is 100 on Linux
 
 /** CPU milliseconds a process has used so far (user + system, from /proc/<pid>/stat). */
