@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net'
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { SignatureV4 } from '@smithy/signature-v4'
 import type { FinalizeRequestMiddleware } from '@smithy/types'
 import t from 'tap'
 import { boundedSender, createDynamoClient, observeCalls, type ObservedCall } from '../../src/storage/client.js'
@@ -272,4 +273,73 @@ t.test('the User-Agent headers are the SDK\'s own, computed once per command and
     t.equal(call.amz, expected.amz, `${call.target}: X-Amz-User-Agent as well`)
     t.equal(call.trace, undefined, 'no Lambda trace header outside Lambda')
   }
+})
+
+interface Captured { headers: Record<string, string>, path: string, body: string }
+
+/** A request's X-Amz-Date (`20261203T141500Z`) as a Date. */
+function amzDate (request: Captured): Date {
+  const d = request.headers['x-amz-date'] ?? ''
+  return new Date(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`)
+}
+
+/** Checks a captured request's SigV4 signature by signing it again with the SDK's SignatureV4, at its own X-Amz-Date. */
+async function signatureOf (request: Captured, sha256: ConstructorParameters<typeof SignatureV4>[0]['sha256']): Promise<{ sent: string, expected: string }> {
+  const authorization = request.headers.authorization ?? ''
+  const [, scope = '', signedHeaders = ''] = /Credential=verso\/(\S+?),\s*SignedHeaders=(\S+?),/.exec(authorization) ?? []
+  const [, region, service] = scope.split('/')
+  const signed = Object.fromEntries(signedHeaders.split(';').map((name) => [name, request.headers[name] ?? '']))
+  const signingDate = amzDate(request)
+  const signer = new SignatureV4({ credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' }, region: region ?? '', service: service ?? '', sha256 })
+  const again = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: request.path, query: {}, headers: signed, body: request.body }, { signingDate })
+  return { sent: authorization, expected: String(again.headers.authorization) }
+}
+
+t.test('every call is signed as SigV4 requires, and a clock-skew answer still corrects the signing time', async (t) => {
+  const seen: Captured[] = []
+  // The first request of the skew phase is refused as a signature too far from the server's clock (an hour ahead).
+  let skewed = false
+  const server = createHttpServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      seen.push({ headers: req.headers as Record<string, string>, path: req.url ?? '/', body })
+      if (skewed) {
+        skewed = false
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', date: new Date(Date.now() + 3600_000).toUTCString() })
+        res.end(JSON.stringify({ __type: 'com.amazon.coral.service#InvalidSignatureException', message: 'Signature expired' }))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' })
+      res.end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const client = createDynamoClient({ endpoint: url })
+  const stock = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' } })
+  t.teardown(async () => { client.destroy(); stock.destroy(); server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  const sha256 = stock.config.sha256
+
+  await stock.send(getA('t'))
+  const reference = await signatureOf(seen.pop()!, sha256)
+  t.equal(reference.sent, reference.expected, 'the check accepts the stock client\'s signature')
+
+  for (let i = 0; i < 3; i++) await client.send(getA(`t${i}`))
+  await boundedSender(client, Deadline.in(30_000)).send(getA('t'))
+  await client.send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'b' } } }))
+  t.equal(seen.length, 5, 'five calls arrived')
+  for (const request of seen) {
+    const { sent, expected } = await signatureOf(request, sha256)
+    t.equal(sent, expected, `${String(request.headers['x-amz-target'])}: signed for this request, region and service`)
+  }
+
+  seen.length = 0
+  skewed = true
+  await client.send(getA('t'))
+  t.equal(seen.length, 2, 'the refused call was retried once')
+  const retried = seen[1]!
+  t.ok(Math.abs(amzDate(retried).getTime() - (Date.now() + 3600_000)) < 60_000, `the retry is signed at the server's time (${String(retried.headers['x-amz-date'])})`)
+  const { sent, expected } = await signatureOf(retried, sha256)
+  t.equal(sent, expected, 'and its signature is valid for that time')
 })
