@@ -53,14 +53,16 @@ export function createDynamoClient (settings: DynamoSettings): DynamoDBClient {
  * spread took ~12 µs here against ~0.4 µs for a plain copy. Endpoint resolution gets a plain copy (its values
  * never change once the client is built) and the signer is built once per auth scheme. The SDK's object stays
  * with the middlewares that write to it (signing region and name, clock-skew offset) and with the serializers:
- * given the copy, those made verso slower (6x the full GCs under the same load; docs/performance.md).
+ * given the copy, those made verso slower (6x the full GCs under the same load; docs/performance.md). So
+ * `client.config.credentials = …` later would not reach signing: verso never replaces its credentials.
  */
 function plainConfig (client: DynamoDBClient): void {
   const sdk = client.config
   const buildSigner = sdk.signer.bind(sdk)
   const signers = new Map<string, Promise<RequestSigner>>()
   sdk.signer = async (authScheme) => {
-    // What the SDK's signer reads of the auth scheme; a SignatureV4 keeps nothing of one call for the next.
+    // What the SDK's signer reads of the auth scheme. A SignatureV4 keeps nothing of one call for the next and
+    // asks the credential provider at every signing, so expiring credentials are still refreshed.
     const key = `${authScheme?.name ?? ''} ${authScheme?.signingName ?? ''} ${authScheme?.signingRegion ?? ''}`
     let signer = signers.get(key)
     if (signer === undefined) {
@@ -164,16 +166,20 @@ export type DynamoSender = Pick<DynamoDBClient, 'send'>
 export function boundedSender (client: DynamoSender, deadline: Deadline): DynamoSender {
   const send = async (command: { input: object }, options?: object): Promise<unknown> => options === undefined && startBounded(command.input, deadline)
     ? await client.send(command as never)
-    : await client.send(command as never, { ...options, abortSignal: deadlineSignal(deadline) })
+    : await sendWithSignal(client, command, options, deadline)
   return { send: send as DynamoSender['send'] }
 }
 
-/** An AbortSignal that fires at `deadline`, for the rare call that cannot be found by its input. */
-function deadlineSignal (deadline: Deadline): AbortSignal {
-  if (deadline.expired) return AbortSignal.abort()
+/** The rare call that cannot be found by its input: an AbortSignal option that fires at `deadline`, until the call ends. */
+async function sendWithSignal (client: DynamoSender, command: { input: object }, options: object | undefined, deadline: Deadline): Promise<unknown> {
+  if (deadline.expired) return await client.send(command as never, { ...options, abortSignal: AbortSignal.abort() })
   const controller = new AbortController()
-  deadline.whenExpired(() => { controller.abort() })
-  return controller.signal
+  const stop = deadline.whenExpired(() => { controller.abort() })
+  try {
+    return await client.send(command as never, { ...options, abortSignal: controller.signal })
+  } finally {
+    stop()
+  }
 }
 
 /** DynamoDB calls made through a client, by operation (`QueryCommand`: 3), counted by an SDK middleware. */

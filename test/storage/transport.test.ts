@@ -343,3 +343,33 @@ t.test('every call is signed as SigV4 requires, and a clock-skew answer still co
   const { sent, expected } = await signatureOf(retried, sha256)
   t.equal(sent, expected, 'and its signature is valid for that time')
 })
+
+t.test('an input sent again under another deadline is bound by that one too, and leaves no waiter behind', async (t) => {
+  const client = createDynamoClient({ endpoint: endpoint() })
+  const server = await stalling()
+  const stalled = createDynamoClient({ endpoint: server.url })
+  t.teardown(async () => { client.destroy(); stalled.destroy(); await server.close() })
+  const table = await withTable(client)
+  /** A deadline whose waiting calls are counted. */
+  const counted = (ms: number): Deadline & { waiting: number } => {
+    const deadline = Object.assign(Deadline.in(ms), { waiting: 0 })
+    const whenExpired = deadline.whenExpired.bind(deadline)
+    deadline.whenExpired = (listener) => {
+      deadline.waiting++
+      const stop = whenExpired(listener)
+      return () => { deadline.waiting--; stop() }
+    }
+    return deadline
+  }
+  const command = getA(table)
+  await boundedSender(client, Deadline.in(30_000)).send(command)
+
+  const started = performance.now()
+  t.equal((await failure(boundedSender(stalled, Deadline.in(200)).send(command))).name, 'AbortError', 'the second deadline ends the call')
+  t.ok(performance.now() - started < 2000, 'at that deadline, not at the transport\'s request timeout')
+
+  const long = counted(30_000)
+  const { Item } = await boundedSender(client, long).send(command)
+  t.same(Item?.name, { S: 'Ada' }, 'the same input, sent a third time, goes through')
+  t.equal(long.waiting, 0, 'and leaves no waiter (no timer armed until the deadline)')
+})
