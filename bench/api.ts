@@ -20,7 +20,7 @@
  * `--seconds N` sets the round length, `--warmup N` the seconds every side runs untimed first (15; 4 quick).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand, type TransactWriteItem, type WriteRequest } from '@aws-sdk/client-dynamodb'
@@ -37,7 +37,7 @@ import { modelTables, outboxTable } from '../src/storage/table-names.js'
 import { breakdown, CATEGORIES, profileClockUs, readProfile, type Category } from './cpu-profile.js'
 import { FloorClient } from './floor.js'
 import { percentile } from './stats.js'
-import { processCpuMs, startBenchVerso, startFlags } from './verso-process.js'
+import { peakRssBytes, processCpuMs, startBenchVerso, startFlags } from './verso-process.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' }, seconds: { type: 'string' }, warmup: { type: 'string' }, only: { type: 'string' } } })
 const quick = values.quick
@@ -83,9 +83,6 @@ const stopAll = async (): Promise<void> => {
   await dynamo.stop()
 }
 const base = `http://127.0.0.1:${port}`
-
-// Peak RSS of verso, read from the kernel (VmHWM) at the end.
-const peakRss = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(verso.pid)}/status`, 'utf8'))?.[1] ?? 0) * 1024
 
 // ---------------------------------------------------------------- clients
 // The load generator: an undici Pool with one keep-alive connection per concurrent caller (no pipelining), so
@@ -347,7 +344,8 @@ for (const scenario of selected) {
     breakdown: Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>
   })
 }
-const rss = peakRss()
+// Peak RSS of verso, read from the kernel at the end.
+const rss = peakRssBytes(verso.pid)
 const itemBytes = Buffer.byteLength(JSON.stringify(toItem(Person, { ...person(), entity_id: newEntityId(), ...nextVersionStamp(), previous_version: ZERO_ID, active: true, changed_by_id: ZERO_ID })))
 await stopAll()
 stock.destroy()

@@ -10,7 +10,7 @@
  * category (bench/cpu-profile.ts), with the heaviest functions.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb'
@@ -23,7 +23,7 @@ import { toItem } from '../src/storage/item-mapping.js'
 import { modelTables } from '../src/storage/table-names.js'
 import { breakdown, CATEGORIES, profileClockUs, readProfile } from './cpu-profile.js'
 import { percentile } from './stats.js'
-import { processCpuMs, startBenchVerso, startFlags } from './verso-process.js'
+import { peakRssBytes, processCpuMs, startBenchVerso, startFlags } from './verso-process.js'
 
 const { values } = parseArgs({
   options: {
@@ -141,7 +141,7 @@ for (let r = 0; r < rounds; r++) {
 }
 
 for (const verso of versos) {
-  verso.peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(verso.process.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  verso.peakRssMb = peakRssBytes(verso.process.pid) / 1024 / 1024
   verso.process.kill('SIGTERM')
   await new Promise((resolve) => verso.process.once('exit', resolve))
   await verso.pool.close()

@@ -53,6 +53,11 @@ export function startFlags (): string[] {
 
 const TICK_MS = 10 // USER_HZ is 100 on Linux
 
+/** A process's peak resident memory so far in bytes, as the kernel counts it (VmHWM). */
+export function peakRssBytes (pid: number | undefined): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))?.[1] ?? 0) * 1024
+}
+
 /** CPU milliseconds a process has used so far (user + system, from /proc/<pid>/stat). */
 export function processCpuMs (pid: number | undefined): number {
   const fields = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
