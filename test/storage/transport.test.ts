@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createServer as createHttpServer } from 'node:http'
+import { createServer as createHttpServer, type RequestListener } from 'node:http'
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net'
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { SignatureV4 } from '@smithy/signature-v4'
@@ -53,6 +53,16 @@ const forwarding = async (): Promise<FakeEndpoint> => {
     upstream.on('close', () => socket.destroy())
     socket.pipe(upstream).pipe(socket)
   })
+}
+
+/** An HTTP endpoint answering each request with `handler`: a DynamoDB that throttles, records or refuses. */
+async function httpEndpoint (handler: RequestListener): Promise<{ url: string, close: () => Promise<void> }> {
+  const server = createHttpServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) }
+  }
 }
 
 const attemptsOf = (err: unknown): number | undefined => (err as { $metadata?: { attempts?: number } }).$metadata?.attempts
@@ -145,15 +155,14 @@ t.test('a deadline aborts the running attempt: AbortError, not retried, 503 VERS
 t.test('a deadline that passes while the SDK waits to retry ends the call then, not after the wait', async (t) => {
   // Throttled, with a Retry-After that makes the SDK wait at least 4 s before its second attempt.
   let requests = 0
-  const server = createHttpServer((req, res) => {
+  const server = await httpEndpoint((req, res) => {
     requests++
     req.resume()
     res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'retry-after': '4' })
     res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate exceeded' }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const client = createDynamoClient({ endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}` })
-  t.teardown(async () => { client.destroy(); server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  const client = createDynamoClient({ endpoint: server.url })
+  t.teardown(async () => { client.destroy(); await server.close() })
   let attempts = 0
   let onSecond: (error: Error) => void = () => {}
   const secondAttempt = new Promise<Error>((resolve) => { onSecond = resolve })
@@ -249,17 +258,15 @@ t.test('destroy() closes the pooled connections', async (t) => {
 
 t.test('the User-Agent headers are the SDK\'s own, computed once per command and sent on every call', async (t) => {
   const seen: Array<{ target: string, ua: string, amz: string, trace: string | undefined }> = []
-  const server = createHttpServer((req, res) => {
+  const server = await httpEndpoint((req, res) => {
     req.resume()
     seen.push({ target: String(req.headers['x-amz-target']), ua: String(req.headers['user-agent']), amz: String(req.headers['x-amz-user-agent']), trace: req.headers['x-amzn-trace-id'] as string | undefined })
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' })
     res.end('{}')
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-  const client = createDynamoClient({ endpoint: url })
-  const stock = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' }, maxAttempts: 3 })
-  t.teardown(async () => { client.destroy(); stock.destroy(); server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  const client = createDynamoClient({ endpoint: server.url })
+  const stock = new DynamoDBClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' }, maxAttempts: 3 })
+  t.teardown(async () => { client.destroy(); stock.destroy(); await server.close() })
 
   await stock.send(getA('t'))
   const expected = seen.pop()!
@@ -299,7 +306,7 @@ t.test('every call is signed as SigV4 requires, and a clock-skew answer still co
   const seen: Captured[] = []
   // The first request of the skew phase is refused as a signature too far from the server's clock (an hour ahead).
   let skewed = false
-  const server = createHttpServer((req, res) => {
+  const server = await httpEndpoint((req, res) => {
     let body = ''
     req.on('data', (chunk: Buffer) => { body += chunk.toString() })
     req.on('end', () => {
@@ -314,11 +321,9 @@ t.test('every call is signed as SigV4 requires, and a clock-skew answer still co
       res.end('{}')
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-  const client = createDynamoClient({ endpoint: url })
-  const stock = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' } })
-  t.teardown(async () => { client.destroy(); stock.destroy(); server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  const client = createDynamoClient({ endpoint: server.url })
+  const stock = new DynamoDBClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'verso', secretAccessKey: 'verso' } })
+  t.teardown(async () => { client.destroy(); stock.destroy(); await server.close() })
   const sha256 = stock.config.sha256
 
   await stock.send(getA('t'))
