@@ -16,9 +16,11 @@ import { Rng } from '../fuzz/values.js'
 import { canonicalJson } from '../../src/http/idempotency-key.js'
 import { startVerso, type VersoProcess } from '../fuzz/verso-process.js'
 
+// settleMs: quiet before each RSS reading, long enough for V8's memory reducer (it starts some seconds after
+// allocation stops) to collect; after 2.5 s the readings caught the old generation anywhere in its growth cycle.
 const SCALES = {
-  full: { requests: 10_000, warmup: 2000, settleMs: 5000, budgetMs: 240_000 },
-  ci: { requests: 1500, warmup: 800, settleMs: 2500, budgetMs: 90_000 }
+  full: { requests: 10_000, warmup: 2000, settleMs: 10_000, budgetMs: 240_000 },
+  ci: { requests: 1500, warmup: 800, settleMs: 10_000, budgetMs: 90_000 }
 } as const
 const CONCURRENCY = 8
 const TIMEOUT_MS = 8000
